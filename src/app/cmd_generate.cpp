@@ -1,0 +1,94 @@
+// `llmpipe generate`: one prompt, one process, text streamed to stdout, speed on stderr.
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "app/commands.h"
+#include "core/thread_pool.h"
+#include "kernels/cpu/cpu_backend.h"
+#include "model/model_source.h"
+#include "runtime/generator.h"
+#include "tokenizer/tokenizer.h"
+
+namespace llmpipe::app {
+
+namespace {
+
+struct GenerateOptions {
+  std::string model = default_model_path();
+  std::string prompt = "Once upon a time";
+  int64_t max_new_tokens = 128;
+  SamplingParams sampling;
+  int threads = available_cpus();
+  int64_t ctx_size = 0;  // 0: the model's
+  int64_t batch = 512;   // prefill chunk
+  bool echo = true;
+};
+
+void run_generate(const GenerateOptions& o) {
+  const ModelSource model = open_model(o.model);
+  const Tokenizer tokenizer(model.load_vocab());
+  const LlamaHParams& h = model.hparams;
+  const int64_t n_ctx = o.ctx_size > 0 ? std::min(o.ctx_size, h.n_ctx_train) : h.n_ctx_train;
+
+  CpuBackend backend({.threads = o.threads});
+  const StageSpec spec{{0, h.n_layer}, true, true};
+  StageWeights weights = load_stage_weights(*model.tensors, h, spec, backend);
+  LlamaStage stage(h, spec, std::move(weights), backend, {h.n_layer, 1, n_ctx, h.kv_dim()},
+                   std::min(o.batch, n_ctx), 1);
+
+  const auto prompt = tokenizer.encode(o.prompt, tokenizer.vocab().add_bos);
+  const StopRule stop{tokenizer.eos_id(), o.max_new_tokens, n_ctx};
+  Sampler sampler(o.sampling);
+  StreamDecoder decoder(tokenizer, /*at_text_start=*/false);
+  if (o.echo) std::cout << o.prompt << std::flush;
+  Generator generator(stage);
+  const auto r = generator.generate(prompt, stop, sampler, [&](int32_t t) {
+    std::cout << decoder.push(t) << std::flush;
+  });
+  std::cout << decoder.flush() << std::endl;
+
+  std::fprintf(stderr,
+               "\nprompt: %zu tokens in %.3f s (%.1f tok/s) | generated: %zu tokens in %.3f s "
+               "(%.1f tok/s) | finish: %s | %s\n",
+               prompt.size(), r.prompt_s, double(prompt.size()) / std::max(r.prompt_s, 1e-9),
+               r.tokens.size(), r.generate_s,
+               double(r.tokens.size()) / std::max(r.generate_s, 1e-9),
+               finish_reason_name(r.finish), backend.name().c_str());
+}
+
+}  // namespace
+
+void register_generate(CLI::App& app) {
+  auto o = std::make_shared<GenerateOptions>();
+  auto* cmd = app.add_subcommand("generate", "Generate text from one prompt in this process");
+  cmd->add_option("-m,--model", o->model, "GGUF model file or directory holding one")
+      ->capture_default_str();
+  cmd->add_option("-p,--prompt", o->prompt, "Prompt text")->capture_default_str();
+  cmd->add_option("-n,--max-new-tokens", o->max_new_tokens, "Most tokens to generate")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--temperature", o->sampling.temperature, "Sampling temperature; 0 is greedy")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--top-p", o->sampling.top_p, "Nucleus sampling mass, in (0, 1]")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--top-k", o->sampling.top_k, "Sample among the k most likely tokens; 0 = all")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--seed", o->sampling.seed, "Random seed for sampling")->capture_default_str();
+  cmd->add_option("-t,--threads", o->threads, "Compute threads (default: the CPUs this process may use)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("-c,--ctx-size", o->ctx_size, "Context length; 0 = the model's")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("-b,--batch-tokens", o->batch, "Prompt tokens processed per forward pass")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("!--no-echo", o->echo, "Print only the generated text, not the prompt");
+  cmd->callback([o] { run_generate(*o); });
+}
+
+}  // namespace llmpipe::app

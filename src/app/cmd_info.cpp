@@ -1,0 +1,68 @@
+// `llmpipe info`: what a model file holds — architecture, hyper-parameters, tensors.
+#include <cstdio>
+#include <memory>
+
+#include "app/commands.h"
+#include "formats/gguf_reader.h"
+#include "model/llama_hparams.h"
+
+namespace llmpipe::app {
+
+namespace {
+
+struct InfoOptions {
+  std::string model = default_model_path();
+  bool metadata = false;
+};
+
+std::string human_bytes(uint64_t b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = double(b);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u ? "%.2f %s" : "%.0f %s", v, units[u]);
+  return buf;
+}
+
+void run_info(const InfoOptions& o) {
+  const auto f = gguf::Reader::open(o.model);
+  std::printf("file:          %s\n", f.path().c_str());
+  std::printf("format:        GGUF v%u, %zu metadata keys, %zu tensors, alignment %lu\n",
+              f.version(), f.metadata().size(), f.tensors().size(),
+              static_cast<unsigned long>(f.alignment()));
+  std::printf("architecture:  %s\n", f.get_string("general.architecture").value_or("?").c_str());
+  std::printf("name:          %s\n", f.get_string("general.name").value_or("?").c_str());
+  const LlamaHParams h = hparams_from_gguf(f);
+  std::printf("hyper-parameters:\n%s", h.summary().c_str());
+  if (o.metadata) {
+    std::printf("metadata:\n");
+    for (const auto& kv : f.metadata())
+      std::printf("  %-40s %s\n", kv.key.c_str(), kv.value.to_string().c_str());
+  }
+  std::printf("tensors:\n  %-32s %-6s %-18s %12s\n", "name", "type", "shape", "bytes");
+  uint64_t total = 0;
+  for (const auto& t : f.tensors()) {
+    std::printf("  %-32s %-6s %-18s %12lu\n", t.name.c_str(),
+                std::string(dtype_name(t.dtype)).c_str(), t.shape_string().c_str(),
+                static_cast<unsigned long>(t.bytes));
+    total += t.bytes;
+  }
+  std::printf("total: %zu tensors, %s (%lu bytes)\n", f.tensors().size(), human_bytes(total).c_str(),
+              static_cast<unsigned long>(total));
+}
+
+}  // namespace
+
+void register_info(CLI::App& app) {
+  auto o = std::make_shared<InfoOptions>();
+  auto* cmd = app.add_subcommand("info", "Show a model's architecture, hyper-parameters and tensors");
+  cmd->add_option("-m,--model", o->model, "GGUF model file")->capture_default_str();
+  cmd->add_flag("--metadata", o->metadata, "Also list every metadata key and value");
+  cmd->callback([o] { run_info(*o); });
+}
+
+}  // namespace llmpipe::app

@@ -1,0 +1,80 @@
+// The kernel interface: everything the model needs from a compute backend, and nothing about
+// how it is done. The CPU backend implements it with portable (and later SIMD) kernels; a CUDA
+// backend implements it with device memory and GPU kernels. Model code includes only this file.
+//
+// Conventions: activations are F32 tensors [tokens, features]; weights are [out, in] in any
+// supported dtype (GGUF layout, rows contiguous), so matmul computes out = in · Wᵀ.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "kernels/tensor.h"
+
+namespace llmpipe {
+
+// Which sequence (KV slot) and position each token of a batch belongs to. Tokens of one slot
+// appear in increasing position order; a token attends to positions [0, position] of its slot.
+struct BatchLayout {
+  std::span<const int32_t> positions;  // [n_tokens]
+  std::span<const int32_t> slots;      // [n_tokens]
+  uint64_t generation = 0;  // changes whenever the contents change (lets backends cache copies)
+  int64_t n_tokens() const { return int64_t(positions.size()); }
+};
+
+struct AttentionShape {
+  int n_head = 0;
+  int n_head_kv = 0;  // n_head must be a multiple (grouped-query attention)
+  int head_dim = 0;
+};
+
+// One layer's KV cache: K and V are [n_slots * n_ctx, n_head_kv * head_dim], slot-major,
+// F32 or F16 (half the memory; products then taken in F16 precision, as llama.cpp does).
+struct KvView {
+  TensorView k;
+  TensorView v;
+  int64_t n_ctx = 0;  // positions per slot
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+
+  // ---- memory ----
+  virtual Buffer alloc(size_t bytes) = 0;  // zero-initialized
+  virtual void free(void* ptr, size_t bytes) = 0;  // called by Buffer
+  // Makes host bytes of a weight usable by kernels. A CPU backend may use the host memory as it
+  // is (the mmap); others copy into `keep` and return a view of the copy.
+  virtual TensorView place_weight(DType dtype, int64_t rows, int64_t cols, const void* host,
+                                  std::vector<Buffer>& keep) = 0;
+  virtual void to_host(std::span<float> dst, TensorView src) = 0;        // src is F32
+  virtual void from_host(TensorView dst, std::span<const float> src) = 0;  // dst is F32
+  virtual void synchronize() = 0;
+
+  // ---- ops ----
+  // out[i] = dequantized row ids[i] of table. out: [n, d] F32, table: [V, d] any dtype.
+  virtual void get_rows(TensorView out, TensorView table, std::span<const int32_t> ids) = 0;
+  // out = in / rms(in) * weight, per row. weight: [1, d] F32.
+  virtual void rms_norm(TensorView out, TensorView in, TensorView weight, float eps) = 0;
+  // out[n, m] = in[n, k] · w[m, k]ᵀ.
+  virtual void matmul(TensorView out, TensorView in, TensorView w) = 0;
+  // Rotates adjacent pairs (x[2i], x[2i+1]) of each head by position * base^(-2i/head_dim), in
+  // place: the RoPE convention of GGUF llama models. x: [n, heads * head_dim].
+  virtual void rope(TensorView x, const BatchLayout& batch, int head_dim, float freq_base) = 0;
+  // Writes each token's k and v ([n, n_head_kv * head_dim]) at (slot, position) of the cache.
+  virtual void store_kv(KvView cache, TensorView k, TensorView v, const BatchLayout& batch) = 0;
+  // Causal attention of q ([n, n_head * head_dim]) over the cache, softmax scaled by
+  // 1/sqrt(head_dim). out: [n, n_head * head_dim].
+  virtual void attention(TensorView out, TensorView q, KvView cache, const BatchLayout& batch,
+                         AttentionShape shape) = 0;
+  // gate = silu(gate) * up, elementwise.
+  virtual void swiglu(TensorView gate, TensorView up) = 0;
+  // x += y, elementwise.
+  virtual void add(TensorView x, TensorView y) = 0;
+};
+
+}  // namespace llmpipe

@@ -1,0 +1,47 @@
+// The CPU backend: kernels on host memory, split across a persistent thread pool.
+#pragma once
+
+#include <memory>
+
+#include "core/thread_pool.h"
+#include "kernels/backend.h"
+
+namespace llmpipe {
+
+struct CpuBackendOptions {
+  int threads = 1;
+  // Copy weights into anonymous memory instead of computing from the file mapping.
+  bool copy_weights = false;
+};
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(CpuBackendOptions options);
+
+  std::string name() const override;
+  Buffer alloc(size_t bytes) override;
+  void free(void* ptr, size_t bytes) override;
+  TensorView place_weight(DType dtype, int64_t rows, int64_t cols, const void* host,
+                          std::vector<Buffer>& keep) override;
+  void to_host(std::span<float> dst, TensorView src) override;
+  void from_host(TensorView dst, std::span<const float> src) override;
+  void synchronize() override {}
+
+  void get_rows(TensorView out, TensorView table, std::span<const int32_t> ids) override;
+  void rms_norm(TensorView out, TensorView in, TensorView weight, float eps) override;
+  void matmul(TensorView out, TensorView in, TensorView w) override;
+  void rope(TensorView x, const BatchLayout& batch, int head_dim, float freq_base) override;
+  void store_kv(KvView cache, TensorView k, TensorView v, const BatchLayout& batch) override;
+  void attention(TensorView out, TensorView q, KvView cache, const BatchLayout& batch,
+                 AttentionShape shape) override;
+  void swiglu(TensorView gate, TensorView up) override;
+  void add(TensorView x, TensorView y) override;
+
+  ThreadPool& pool() { return pool_; }
+
+ private:
+  CpuBackendOptions options_;
+  ThreadPool pool_;
+};
+
+}  // namespace llmpipe

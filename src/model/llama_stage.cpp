@@ -1,0 +1,106 @@
+#include "model/llama_stage.h"
+
+#include "core/error.h"
+
+namespace llmpipe {
+
+namespace {
+Buffer alloc_f32(Backend& b, int64_t rows, int64_t cols) {
+  return b.alloc(size_t(rows * cols) * sizeof(float));
+}
+TensorView f32(const Buffer& b, int64_t rows, int64_t cols) {
+  return b.view(DType::F32, rows, cols);
+}
+}  // namespace
+
+LlamaStage::LlamaStage(const LlamaHParams& hparams, const StageSpec& spec, StageWeights weights,
+                       Backend& backend, KvCacheShape kv_shape, int64_t max_tokens,
+                       int64_t max_logit_rows)
+    : h_(hparams),
+      spec_(spec),
+      weights_(std::move(weights)),
+      backend_(backend),
+      kv_(backend, kv_shape),
+      max_tokens_(max_tokens),
+      max_logit_rows_(max_logit_rows) {
+  if (max_tokens < 1) fail("a stage needs room for at least one token per batch");
+  if (kv_shape.n_layers != spec.layers.size())
+    fail("KV cache has ", kv_shape.n_layers, " layers for a stage of ", spec.layers.size());
+  x_ = alloc_f32(backend, max_tokens, h_.n_embd);
+  h_buf_ = alloc_f32(backend, max_tokens, h_.n_embd);
+  q_ = alloc_f32(backend, max_tokens, h_.n_embd);
+  k_ = alloc_f32(backend, max_tokens, h_.kv_dim());
+  v_ = alloc_f32(backend, max_tokens, h_.kv_dim());
+  attn_ = alloc_f32(backend, max_tokens, h_.n_embd);
+  gate_ = alloc_f32(backend, max_tokens, h_.n_ff);
+  up_ = alloc_f32(backend, max_tokens, h_.n_ff);
+  if (spec.is_last) {
+    sel_ = alloc_f32(backend, max_logit_rows, h_.n_embd);
+    logits_ = alloc_f32(backend, max_logit_rows, h_.n_vocab);
+  }
+}
+
+TensorView LlamaStage::input(int64_t n_tokens) const {
+  LLMPIPE_CHECK(n_tokens <= max_tokens_, "batch of ", n_tokens, " tokens exceeds ", max_tokens_);
+  return f32(x_, n_tokens, h_.n_embd);
+}
+
+void LlamaStage::run_layer(const LayerWeights& w, KvView kv, const BatchLayout& batch, int64_t n) {
+  const AttentionShape shape{int(h_.n_head), int(h_.n_head_kv), int(h_.head_dim())};
+  const TensorView x = f32(x_, n, h_.n_embd);
+  const TensorView h = f32(h_buf_, n, h_.n_embd);
+  const TensorView q = f32(q_, n, h_.n_embd);
+  const TensorView k = f32(k_, n, h_.kv_dim());
+  const TensorView v = f32(v_, n, h_.kv_dim());
+  const TensorView attn = f32(attn_, n, h_.n_embd);
+  const TensorView gate = f32(gate_, n, h_.n_ff);
+  const TensorView up = f32(up_, n, h_.n_ff);
+
+  // Attention block: x += Wo · attention(rope(Wq·norm(x)), rope(Wk·norm(x)), Wv·norm(x))
+  backend_.rms_norm(h, x, w.attn_norm, h_.rms_eps);
+  backend_.matmul(q, h, w.wq);
+  backend_.matmul(k, h, w.wk);
+  backend_.matmul(v, h, w.wv);
+  backend_.rope(q, batch, shape.head_dim, h_.rope_freq_base);
+  backend_.rope(k, batch, shape.head_dim, h_.rope_freq_base);
+  backend_.store_kv(kv, k, v, batch);
+  backend_.attention(attn, q, kv, batch, shape);
+  backend_.matmul(h, attn, w.wo);
+  backend_.add(x, h);
+
+  // Feed-forward block: x += W_down · (silu(W_gate·norm(x)) * W_up·norm(x))
+  backend_.rms_norm(h, x, w.ffn_norm, h_.rms_eps);
+  backend_.matmul(gate, h, w.w_gate);
+  backend_.matmul(up, h, w.w_up);
+  backend_.swiglu(gate, up);
+  backend_.matmul(h, gate, w.w_down);
+  backend_.add(x, h);
+}
+
+TensorView LlamaStage::forward(const BatchLayout& batch, std::span<const int32_t> tokens,
+                               std::span<const int32_t> logit_rows) {
+  const int64_t n = batch.n_tokens();
+  LLMPIPE_CHECK(n >= 1 && n <= max_tokens_, "batch of ", n, " tokens for a stage of ", max_tokens_);
+  LLMPIPE_CHECK(int64_t(batch.slots.size()) == n, "batch layout: ", batch.slots.size(),
+                " slots for ", n, " positions");
+  const TensorView x = f32(x_, n, h_.n_embd);
+  if (spec_.is_first) {
+    LLMPIPE_CHECK(int64_t(tokens.size()) == n, tokens.size(), " tokens for a batch of ", n);
+    backend_.get_rows(x, *weights_.tok_embd, tokens);
+  }
+  for (size_t i = 0; i < weights_.layers.size(); ++i)
+    run_layer(weights_.layers[i], kv_.layer(int64_t(i)), batch, n);
+  if (!spec_.is_last) return x;
+
+  const int64_t rows = int64_t(logit_rows.size());
+  LLMPIPE_CHECK(rows >= 1 && rows <= max_logit_rows_, rows, " logit rows, at most ",
+                max_logit_rows_);
+  const TensorView sel = f32(sel_, rows, h_.n_embd);
+  const TensorView logits = f32(logits_, rows, h_.n_vocab);
+  backend_.get_rows(sel, x, logit_rows);
+  backend_.rms_norm(sel, sel, *weights_.output_norm, h_.rms_eps);
+  backend_.matmul(logits, sel, *weights_.output);
+  return logits;
+}
+
+}  // namespace llmpipe

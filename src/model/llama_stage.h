@@ -1,0 +1,58 @@
+// The LLaMA decoder over a contiguous range of layers: the unit of pipeline parallelism.
+// The first stage embeds tokens, every stage runs its layers, the last stage applies the final
+// norm and lm_head to the rows that need logits. With one stage holding every layer this is the
+// whole model. The stage owns scratch activations sized for `max_tokens` tokens per batch.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "kernels/backend.h"
+#include "model/llama_hparams.h"
+#include "model/stage_weights.h"
+#include "runtime/kv_cache.h"
+
+namespace llmpipe {
+
+class LlamaStage {
+ public:
+  LlamaStage(const LlamaHParams& hparams, const StageSpec& spec, StageWeights weights,
+             Backend& backend, KvCacheShape kv_shape, int64_t max_tokens, int64_t max_logit_rows);
+
+  const StageSpec& spec() const { return spec_; }
+  const StageWeights& weights() const { return weights_; }
+  const LlamaHParams& hparams() const { return h_; }
+  const KvCache& kv_cache() const { return kv_; }
+  Backend& backend() { return backend_; }
+  int64_t max_tokens() const { return max_tokens_; }
+
+  // Where a non-first stage puts the hidden states it receives: [n_tokens, n_embd] F32.
+  TensorView input(int64_t n_tokens) const;
+
+  // Runs the batch through the stage. First stage: `tokens` are embedded (input() is ignored);
+  // other stages read input(). Returns hidden states [n, n_embd] (not last), or logits
+  // [logit_rows.size(), n_vocab] of the given batch rows (last stage).
+  TensorView forward(const BatchLayout& batch, std::span<const int32_t> tokens,
+                     std::span<const int32_t> logit_rows);
+
+ private:
+  void run_layer(const LayerWeights& w, KvView kv, const BatchLayout& batch, int64_t n);
+
+  LlamaHParams h_;
+  StageSpec spec_;
+  StageWeights weights_;
+  Backend& backend_;
+  KvCache kv_;
+  int64_t max_tokens_, max_logit_rows_;
+  // Scratch activations, shape comments per token row.
+  Buffer x_;       // [max_tokens, n_embd]   residual stream
+  Buffer h_buf_;   // [max_tokens, n_embd]   normed input / attention output projection
+  Buffer q_;       // [max_tokens, n_embd]
+  Buffer k_, v_;   // [max_tokens, kv_dim]
+  Buffer attn_;    // [max_tokens, n_embd]
+  Buffer gate_, up_;  // [max_tokens, n_ff]
+  Buffer sel_;     // [max_logit_rows, n_embd] rows that need logits
+  Buffer logits_;  // [max_logit_rows, n_vocab]
+};
+
+}  // namespace llmpipe

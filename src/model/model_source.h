@@ -1,0 +1,27 @@
+// Opening a model by path: hyper-parameters, tokenizer vocabulary and tensor source, whatever
+// the format. Opening reads headers only; tensors are mapped later, per stage.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "formats/tensor_source.h"
+#include "model/llama_hparams.h"
+#include "tokenizer/vocab.h"
+
+namespace llmpipe {
+
+struct ModelSource {
+  std::string path;  // the file actually opened
+  std::string name;  // general.name or the file name
+  LlamaHParams hparams;
+  std::shared_ptr<const TensorSource> tensors;
+  // Reads the tokenizer vocabulary (only the first pipeline stage needs it).
+  std::function<Vocab()> load_vocab;
+};
+
+// `path` is a .gguf file, or a directory holding exactly one .gguf file.
+ModelSource open_model(const std::string& path);
+
+}  // namespace llmpipe

@@ -1,0 +1,86 @@
+#include "runtime/generator.h"
+
+#include <chrono>
+
+#include "core/error.h"
+
+namespace llmpipe {
+
+namespace {
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+}  // namespace
+
+const char* finish_reason_name(FinishReason r) {
+  switch (r) {
+    case FinishReason::Stop: return "stop";
+    case FinishReason::Length: return "length";
+    case FinishReason::Context: return "context";
+  }
+  return "?";
+}
+
+std::optional<FinishReason> StopRule::check(int32_t token, int64_t n_new, int64_t pos) const {
+  if (token == eos_id) return FinishReason::Stop;
+  if (n_new >= max_new_tokens) return FinishReason::Length;
+  if (pos + 1 >= n_ctx) return FinishReason::Context;  // no room to feed this token back
+  return std::nullopt;
+}
+
+Generator::Generator(LlamaStage& stage) : stage_(stage) {
+  if (!stage.spec().is_first || !stage.spec().is_last)
+    fail("the single-process generator needs a stage holding the whole model");
+}
+
+std::span<const float> Generator::step(std::span<const int32_t> tokens, int64_t first_pos) {
+  const int64_t n = int64_t(tokens.size());
+  positions_.resize(size_t(n));
+  slots_.assign(size_t(n), 0);
+  for (int64_t i = 0; i < n; ++i) positions_[size_t(i)] = int32_t(first_pos + i);
+  const BatchLayout batch{positions_, slots_, ++generation_};
+  const int32_t last_row = int32_t(n - 1);
+  const TensorView logits = stage_.forward(batch, tokens, std::span(&last_row, 1));
+  logits_.resize(size_t(logits.cols));
+  stage_.backend().to_host(logits_, logits);
+  return logits_;
+}
+
+GenerationResult Generator::generate(std::span<const int32_t> prompt, const StopRule& stop,
+                                     Sampler& sampler,
+                                     const std::function<void(int32_t)>& on_token) {
+  const int64_t n_ctx = stage_.kv_cache().shape().n_ctx;
+  if (prompt.empty()) fail("empty prompt: at least one token (e.g. BOS) is needed");
+  if (int64_t(prompt.size()) >= n_ctx)
+    fail("prompt of ", prompt.size(), " tokens does not fit the context of ", n_ctx, " tokens");
+
+  GenerationResult r;
+  auto t0 = std::chrono::steady_clock::now();
+  std::span<const float> logits;
+  for (size_t i = 0; i < prompt.size(); i += size_t(stage_.max_tokens())) {
+    const size_t n = std::min(prompt.size() - i, size_t(stage_.max_tokens()));
+    logits = step(prompt.subspan(i, n), int64_t(i));
+  }
+  r.first_step_logits.assign(logits.begin(), logits.end());
+  r.prompt_s = seconds_since(t0);
+
+  t0 = std::chrono::steady_clock::now();
+  int64_t pos = int64_t(prompt.size());  // position of the next token
+  for (;;) {
+    const int32_t token = sampler.sample(logits);
+    const auto finish = stop.check(token, int64_t(r.tokens.size()) + 1, pos);
+    if (token != stop.eos_id) {
+      r.tokens.push_back(token);
+      if (on_token) on_token(token);
+    }
+    if (finish) {
+      r.finish = *finish;
+      break;
+    }
+    logits = step(std::span(&token, 1), pos++);
+  }
+  r.generate_s = seconds_since(t0);
+  return r;
+}
+
+}  // namespace llmpipe

@@ -1,0 +1,55 @@
+// Generation for one sequence on a stage that holds the whole model (first and last): batched
+// prefill of the prompt in chunks, then one token per step until EOS, the token limit or the
+// end of the context. The pipeline runtime (many stages, many sequences) builds on the same
+// pieces: LlamaStage, KvCache, Sampler, StopRule.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "model/llama_stage.h"
+#include "runtime/sampler.h"
+
+namespace llmpipe {
+
+enum class FinishReason { Stop, Length, Context };
+const char* finish_reason_name(FinishReason r);  // "stop", "length", "context"
+
+// When a sequence ends, decided in one place for every runtime.
+struct StopRule {
+  int32_t eos_id = -1;
+  int64_t max_new_tokens = 0;
+  int64_t n_ctx = 0;
+  // Called after `token` was sampled as the n-th new token (1-based) at position `pos`.
+  std::optional<FinishReason> check(int32_t token, int64_t n_new, int64_t pos) const;
+};
+
+struct GenerationResult {
+  std::vector<int32_t> tokens;  // new tokens, EOS excluded
+  FinishReason finish = FinishReason::Length;
+  double prompt_s = 0;                   // prefill time
+  double generate_s = 0;                 // decode time
+  std::vector<float> first_step_logits;  // logits after the prompt
+};
+
+class Generator {
+ public:
+  explicit Generator(LlamaStage& stage);  // stage must hold every layer
+
+  // on_token is called for each new token as soon as it is sampled (EOS excluded).
+  GenerationResult generate(std::span<const int32_t> prompt, const StopRule& stop,
+                            Sampler& sampler,
+                            const std::function<void(int32_t)>& on_token = nullptr);
+
+ private:
+  std::span<const float> step(std::span<const int32_t> tokens, int64_t first_pos);
+
+  LlamaStage& stage_;
+  std::vector<int32_t> positions_, slots_;
+  std::vector<float> logits_;
+  uint64_t generation_ = 0;
+};
+
+}  // namespace llmpipe

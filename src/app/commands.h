@@ -7,6 +7,8 @@ namespace llmpipe::app {
 
 void register_generate(CLI::App& app);
 void register_info(CLI::App& app);
+// MPI is initialized (from argc/argv) only when `run` actually runs, after parsing and --help.
+void register_run(CLI::App& app, int* argc, char*** argv);
 
 // The model used when -m is not given: the bundled stories260K (overridable with LLMPIPE_MODEL).
 std::string default_model_path();

@@ -11,9 +11,10 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "llmpipe 0.1.0");
   llmpipe::app::register_generate(app);
   llmpipe::app::register_info(app);
+  llmpipe::app::register_run(app, &argc, &argv);
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::Error& e) {
     return app.exit(e);
   } catch (const llmpipe::Error& e) {
     std::fprintf(stderr, "llmpipe: error: %s\n", e.what());

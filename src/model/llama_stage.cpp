@@ -93,7 +93,8 @@ TensorView LlamaStage::forward(const BatchLayout& batch, std::span<const int32_t
   if (!spec_.is_last) return x;
 
   const int64_t rows = int64_t(logit_rows.size());
-  LLMPIPE_CHECK(rows >= 1 && rows <= max_logit_rows_, rows, " logit rows, at most ",
+  if (rows == 0) return f32(logits_, 0, h_.n_vocab);  // a prompt chunk that samples nothing
+  LLMPIPE_CHECK(rows <= max_logit_rows_, rows, " logit rows, at most ",
                 max_logit_rows_);
   const TensorView sel = f32(sel_, rows, h_.n_embd);
   const TensorView logits = f32(logits_, rows, h_.n_vocab);

@@ -1,0 +1,85 @@
+// `llmpipe run`: the pipeline job. One process per stage, launched by mpirun or srun (or alone
+// for one stage); configured by the design report's exp_config.json / ds_config.json and flags.
+#include <memory>
+
+#include "app/commands.h"
+#include "core/error.h"
+#include "pipeline/partition.h"
+#include "pipeline/pipeline_run.h"
+#include "transport/mpi_transport.h"
+
+namespace llmpipe::app {
+
+namespace {
+
+struct RunFlags {
+  std::string exp_config, parallel_config;
+  RunConfig overrides;  // only fields whose flag was given are applied
+  std::string layer_split, kv_type;
+};
+
+}  // namespace
+
+void register_run(CLI::App& app, int* argc, char*** argv) {
+  auto f = std::make_shared<RunFlags>();
+  auto* cmd = app.add_subcommand(
+      "run",
+      "Run prompts through the model as a pipeline: one process (rank) per stage.\n"
+      "  mpirun -n 2 llmpipe run --exp-config exp_config.json --parallel-config ds_config.json\n"
+      "  srun --mpi=pmix -n 2 llmpipe run --exp-config exp_config.json\n"
+      "Flags override the config files.");
+  RunConfig& o = f->overrides;
+  cmd->add_option("--exp-config", f->exp_config, "Experiment config (JSON): model, inputs, outputs, inference knobs")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--parallel-config,--ds-config", f->parallel_config,
+                  "Parallel config (JSON, DeepSpeed style): pipeline_parallel_size, tensor_parallel_size")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("-m,--model", o.model_path, "Model: GGUF file or directory holding one (model.model_path)");
+  cmd->add_option("--model-name", o.model_name, "Descriptive model label (model.model_name)");
+  cmd->add_option("--prompts", o.prompt_path, "Prompts JSONL, one {\"prompt\": ...} per line (inputs.prompt_path)");
+  cmd->add_option("-o,--output-dir", o.output_dir, "Where completions, logs and metrics go (outputs.output_dir)");
+  cmd->add_option("-n,--max-new-tokens", o.max_new_tokens, "Most tokens generated per prompt")->check(CLI::PositiveNumber);
+  cmd->add_option("--temperature", o.temperature, "Sampling temperature; 0 is greedy")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--top-p", o.top_p, "Nucleus sampling mass, in (0, 1]")->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--top-k", o.top_k, "Sample among the k most likely tokens; 0 = all")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--seed", o.seed, "Random seed; each prompt gets its own stream");
+  cmd->add_option("--batch-size", o.batch_size, "Sequences in flight (KV slots)")->check(CLI::PositiveNumber);
+  cmd->add_option("--prefill-chunk", o.prefill_chunk, "Prompt tokens per sequence per forward pass")->check(CLI::PositiveNumber);
+  cmd->add_option("-c,--ctx-size", o.ctx_size, "Context length per sequence; 0 = the model's")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--kv-type", f->kv_type, "KV cache type: f16 (default) or f32")->check(CLI::IsMember({"f16", "f32"}));
+  cmd->add_option("--pipeline-size", o.pipeline_parallel_size, "Expected number of stages (pipeline_parallel_size)");
+  cmd->add_option("--layer-split", f->layer_split, "Layers per stage, e.g. 6,7,7,6 (default: balanced)");
+  cmd->add_option("-t,--threads", o.threads, "Compute threads per rank (default: the CPUs the rank may use, e.g. Slurm's --cpus-per-task)")
+      ->check(CLI::PositiveNumber);
+
+  cmd->callback([f, cmd, argc, argv] {
+    RunConfig c;
+    if (!f->exp_config.empty()) apply_exp_config(c, f->exp_config);
+    if (!f->parallel_config.empty()) apply_parallel_config(c, f->parallel_config);
+    const RunConfig& o = f->overrides;
+    auto given = [&](const char* name) { return cmd->count(name) > 0; };
+    if (given("--model")) c.model_path = o.model_path;
+    if (given("--model-name")) c.model_name = o.model_name;
+    if (given("--prompts")) c.prompt_path = o.prompt_path;
+    if (given("--output-dir")) c.output_dir = o.output_dir;
+    if (given("--max-new-tokens")) c.max_new_tokens = o.max_new_tokens;
+    if (given("--temperature")) c.temperature = o.temperature;
+    if (given("--top-p")) c.top_p = o.top_p;
+    if (given("--top-k")) c.top_k = o.top_k;
+    if (given("--seed")) c.seed = o.seed;
+    if (given("--batch-size")) c.batch_size = o.batch_size;
+    if (given("--prefill-chunk")) c.prefill_chunk = o.prefill_chunk;
+    if (given("--ctx-size")) c.ctx_size = o.ctx_size;
+    if (given("--pipeline-size")) c.pipeline_parallel_size = o.pipeline_parallel_size;
+    if (given("--threads")) c.threads = o.threads;
+    if (!f->kv_type.empty()) c.kv_type = *dtype_from_name(f->kv_type);
+    if (!f->layer_split.empty()) c.layer_split = parse_layer_counts(f->layer_split);
+    if (c.model_path.empty()) c.model_path = default_model_path();
+
+    MpiTransport transport(argc, argv);
+    const int code = run_pipeline(transport, std::move(c));
+    if (code != 0) throw CLI::RuntimeError(code);
+  });
+}
+
+}  // namespace llmpipe::app

@@ -1,0 +1,121 @@
+#include "pipeline/messages.h"
+
+#include <cstring>
+
+#include "core/error.h"
+
+namespace llmpipe {
+
+namespace {
+
+class Writer {
+ public:
+  template <typename T>
+  void put(const T& v) {
+    append(&v, sizeof v);
+  }
+  template <typename T>
+  void put_vec(const std::vector<T>& v) {
+    put(uint64_t(v.size()));
+    append(v.data(), v.size() * sizeof(T));
+  }
+  Bytes take() { return std::move(out_); }
+
+ private:
+  void append(const void* p, size_t n) {
+    const auto* b = static_cast<const std::byte*>(p);
+    out_.insert(out_.end(), b, b + n);
+  }
+  Bytes out_;
+};
+
+// Reads with bounds checks: a malformed message is an error, never an overread.
+class Reader {
+ public:
+  explicit Reader(std::span<const std::byte> in) : in_(in) {}
+  template <typename T>
+  T get() {
+    T v;
+    take(&v, sizeof v);
+    return v;
+  }
+  template <typename T>
+  std::vector<T> get_vec() {
+    const auto n = get<uint64_t>();
+    if (n > (in_.size() - pos_) / sizeof(T)) fail("malformed pipeline message: vector too long");
+    std::vector<T> v(n);
+    take(v.data(), n * sizeof(T));
+    return v;
+  }
+
+ private:
+  void take(void* dst, size_t n) {
+    if (n > in_.size() - pos_) fail("malformed pipeline message: truncated");
+    std::memcpy(dst, in_.data() + pos_, n);
+    pos_ += n;
+  }
+  std::span<const std::byte> in_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+Bytes encode_batch(const BatchMessage& m) {
+  Writer w;
+  w.put(MessageKind::Batch);
+  w.put(m.batch_id);
+  w.put_vec(m.positions);
+  w.put_vec(m.slots);
+  w.put_vec(m.logit_rows);
+  w.put_vec(m.samples);
+  w.put_vec(m.hidden);
+  return w.take();
+}
+
+Bytes encode_shutdown() {
+  Writer w;
+  w.put(MessageKind::Shutdown);
+  return w.take();
+}
+
+Bytes encode_tokens(const TokensMessage& m) {
+  Writer w;
+  w.put(MessageKind::Tokens);
+  w.put(m.batch_id);
+  w.put_vec(m.tokens);
+  return w.take();
+}
+
+MessageKind message_kind(std::span<const std::byte> bytes) {
+  Reader r(bytes);
+  const auto k = r.get<MessageKind>();
+  if (k != MessageKind::Batch && k != MessageKind::Shutdown && k != MessageKind::Tokens)
+    fail("malformed pipeline message: unknown kind ", uint32_t(k));
+  return k;
+}
+
+BatchMessage decode_batch(std::span<const std::byte> bytes) {
+  Reader r(bytes);
+  if (r.get<MessageKind>() != MessageKind::Batch) fail("expected a batch message");
+  BatchMessage m;
+  m.batch_id = r.get<uint64_t>();
+  m.positions = r.get_vec<int32_t>();
+  m.slots = r.get_vec<int32_t>();
+  m.logit_rows = r.get_vec<int32_t>();
+  m.samples = r.get_vec<SampleSpec>();
+  m.hidden = r.get_vec<float>();
+  if (m.slots.size() != m.positions.size() || m.samples.size() != m.logit_rows.size())
+    fail("malformed batch message: inconsistent sizes");
+  return m;
+}
+
+TokensMessage decode_tokens(std::span<const std::byte> bytes) {
+  Reader r(bytes);
+  if (r.get<MessageKind>() != MessageKind::Tokens) fail("expected a tokens message");
+  TokensMessage m;
+  m.batch_id = r.get<uint64_t>();
+  m.tokens = r.get_vec<int32_t>();
+  return m;
+}
+
+}  // namespace llmpipe

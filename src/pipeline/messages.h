@@ -1,0 +1,52 @@
+// What travels between stages, encoded as flat byte messages.
+//   Activations channel (stage s -> s+1): a batch (layout, sampling specs, hidden states) or
+//   a shutdown. Tokens channel (last stage -> stage 0): the sampled token of each logit row.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "runtime/sampler.h"
+#include "transport/transport.h"
+
+namespace llmpipe {
+
+// Per logit row, what the last stage needs to sample for that sequence.
+struct SampleSpec {
+  int32_t slot = 0;
+  uint32_t reset = 0;  // 1: a new sequence starts in this slot, (re)create its sampler
+  float temperature = 0;
+  float top_p = 1;
+  int32_t top_k = 0;
+  uint32_t pad = 0;
+  uint64_t seed = 0;
+  uint64_t stream = 0;  // per-sequence RNG stream (the prompt's index)
+
+  SamplingParams params() const { return {temperature, top_k, top_p, seed}; }
+};
+
+struct BatchMessage {
+  uint64_t batch_id = 0;
+  std::vector<int32_t> positions, slots;  // [n_tokens]
+  std::vector<int32_t> logit_rows;        // batch rows whose logits are sampled
+  std::vector<SampleSpec> samples;        // [logit_rows]
+  std::vector<float> hidden;              // [n_tokens * n_embd]
+};
+
+struct TokensMessage {
+  uint64_t batch_id = 0;
+  std::vector<int32_t> tokens;  // one per logit row, in order
+};
+
+enum class MessageKind : uint32_t { Batch = 1, Shutdown = 2, Tokens = 3 };
+
+Bytes encode_batch(const BatchMessage& m);
+Bytes encode_shutdown();
+Bytes encode_tokens(const TokensMessage& m);
+
+MessageKind message_kind(std::span<const std::byte> bytes);
+BatchMessage decode_batch(std::span<const std::byte> bytes);
+TokensMessage decode_tokens(std::span<const std::byte> bytes);
+
+}  // namespace llmpipe

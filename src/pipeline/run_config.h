@@ -1,0 +1,55 @@
+// The configuration of a pipeline run: the design report's exp_config.json (model, inputs,
+// outputs, inference knobs) and ds_config.json (pipeline/tensor parallel sizes), overridden by
+// command-line flags. Validated before any weight is loaded.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/dtype.h"
+#include "runtime/sampler.h"
+
+namespace llmpipe {
+
+struct RunConfig {
+  // model
+  std::string model_path;
+  std::string model_name;
+  // inputs / outputs
+  std::string prompt_path;
+  std::string output_dir = "outputs";
+  // inference
+  int64_t max_new_tokens = 64;
+  float temperature = 0.0f;
+  float top_p = 1.0f;
+  int top_k = 0;
+  uint64_t seed = 0;
+  int64_t batch_size = 1;     // sequences in flight
+  int64_t prefill_chunk = 512;  // prompt tokens per forward pass and sequence
+  int64_t ctx_size = 0;       // 0: the model's context length
+  DType kv_type = DType::F16;
+  // parallelism
+  std::optional<int> pipeline_parallel_size;  // from ds_config; must equal the world size
+  int tensor_parallel_size = 1;
+  std::vector<int64_t> layer_split;  // empty: balanced
+  int threads = 0;  // per rank; 0: the CPUs the rank may use
+
+  nlohmann::json to_json() const;  // the effective configuration, for metrics.json
+};
+
+// Reads exp_config.json into `cfg`. Knobs are read at the top level or under "inference"
+// (or "generation"); unknown keys are ignored, wrong types are errors naming the key.
+void apply_exp_config(RunConfig& cfg, const std::string& path);
+
+// Reads ds_config.json: pipeline_parallel_size and tensor_parallel_size, at the top level or
+// under "distributed_training".
+void apply_parallel_config(RunConfig& cfg, const std::string& path);
+
+// Checks that need no model: world size vs pipeline size, tensor parallelism, sizes > 0.
+void validate_run_config(const RunConfig& cfg, int world_size);
+
+}  // namespace llmpipe

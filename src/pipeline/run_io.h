@@ -1,0 +1,51 @@
+// The files of a run: prompts in (JSONL), completions, errors and metrics out. Completion and
+// error lines are written whole with one write() each and flushed as each prompt finishes, so a
+// run that dies leaves only complete lines.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace llmpipe {
+
+struct PromptRequest {
+  int64_t line = 0;    // 1-based line in the prompts file
+  int64_t index = 0;   // 0-based among valid prompts (the sampling stream)
+  nlohmann::json id;   // "id" if given, else the line number
+  std::string prompt;
+  std::optional<int64_t> max_new_tokens;
+  std::optional<float> temperature, top_p;
+};
+
+struct PromptFile {
+  std::vector<PromptRequest> prompts;
+  std::vector<nlohmann::json> errors;  // {"line", "error"} for each malformed line
+};
+
+// Reads every line; blank lines are skipped, malformed ones become error records.
+PromptFile read_prompts(const std::string& path);
+
+// Appends whole JSON lines to a file, flushing each (O_APPEND, one write per line).
+class JsonlWriter {
+ public:
+  explicit JsonlWriter(const std::string& path);  // truncates
+  ~JsonlWriter();
+  JsonlWriter(const JsonlWriter&) = delete;
+  JsonlWriter& operator=(const JsonlWriter&) = delete;
+  void write(const nlohmann::json& record);
+  int64_t lines() const { return lines_; }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  int64_t lines_ = 0;
+};
+
+// Writes `value` to path atomically (temporary file + rename).
+void write_json_file(const std::string& path, const nlohmann::json& value);
+
+}  // namespace llmpipe

@@ -1,0 +1,185 @@
+#include "pipeline/scheduler.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "core/error.h"
+
+namespace llmpipe {
+
+namespace {
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+struct Scheduler::Sequence {
+  PromptRequest req;
+  int32_t slot = 0;
+  std::vector<int32_t> prompt_tokens;
+  int64_t n_prefilled = 0;  // prompt tokens already in the KV cache
+  std::vector<int32_t> generated;
+  bool reset_sampler = true;
+  StopRule stop;
+  SampleSpec sample;
+  double start_s = 0, first_token_s = 0;
+
+  bool prefilling() const { return n_prefilled < int64_t(prompt_tokens.size()); }
+};
+
+Scheduler::Scheduler(StageRuntime& runtime, const Tokenizer& tokenizer, const RunConfig& config,
+                     int64_t n_ctx, std::function<void(const nlohmann::json&)> on_completion,
+                     std::function<void(const nlohmann::json&)> on_error)
+    : runtime_(runtime),
+      tokenizer_(tokenizer),
+      config_(config),
+      n_ctx_(n_ctx),
+      on_completion_(std::move(on_completion)),
+      on_error_(std::move(on_error)),
+      slots_(size_t(config.batch_size)) {}
+
+Scheduler::~Scheduler() = default;
+
+bool Scheduler::admit(PromptRequest req, int32_t slot) {
+  auto s = std::make_unique<Sequence>();
+  s->prompt_tokens = tokenizer_.encode(req.prompt, tokenizer_.vocab().add_bos);
+  if (s->prompt_tokens.empty()) s->prompt_tokens.push_back(tokenizer_.bos_id());
+  if (int64_t(s->prompt_tokens.size()) >= n_ctx_) {
+    on_error_({{"line", req.line},
+               {"id", req.id},
+               {"error", cat("prompt of ", s->prompt_tokens.size(),
+                             " tokens does not fit the context of ", n_ctx_,
+                             " tokens (at least one must be left to generate)")}});
+    ++totals_.errors;
+    return false;
+  }
+  s->slot = slot;
+  s->stop = {tokenizer_.eos_id(), req.max_new_tokens.value_or(config_.max_new_tokens), n_ctx_};
+  s->sample = {slot, 1, req.temperature.value_or(config_.temperature),
+               req.top_p.value_or(config_.top_p), config_.top_k, 0, config_.seed,
+               uint64_t(req.index)};
+  s->start_s = now_s();
+  s->req = std::move(req);
+  slots_[size_t(slot)] = std::move(s);
+  return true;
+}
+
+BatchMessage Scheduler::build_batch(std::vector<int32_t>& tokens,
+                                    std::vector<Sequence*>& row_owner) {
+  BatchMessage m;
+  m.batch_id = next_batch_id_++;
+  tokens.clear();
+  row_owner.clear();
+  auto add = [&](Sequence& s, int32_t token, int64_t pos, bool wants_logits) {
+    if (wants_logits) {
+      m.logit_rows.push_back(int32_t(tokens.size()));
+      SampleSpec spec = s.sample;
+      spec.reset = s.reset_sampler ? 1 : 0;
+      s.reset_sampler = false;
+      m.samples.push_back(spec);
+      row_owner.push_back(&s);
+    }
+    tokens.push_back(token);
+    m.positions.push_back(int32_t(pos));
+    m.slots.push_back(s.slot);
+  };
+  // Decoding sequences first: one token each, so prompts never stall generation for long.
+  for (auto& s : slots_)
+    if (s && !s->prefilling())
+      add(*s, s->generated.back(), int64_t(s->prompt_tokens.size() + s->generated.size()) - 1, true);
+  // Then prompt chunks, within the stage's token budget.
+  int64_t budget = runtime_.stage().max_tokens() - int64_t(tokens.size());
+  for (auto& s : slots_) {
+    if (!s || !s->prefilling() || budget <= 0) continue;
+    const int64_t n = std::min({config_.prefill_chunk, budget,
+                                int64_t(s->prompt_tokens.size()) - s->n_prefilled});
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t pos = s->n_prefilled + i;
+      add(*s, s->prompt_tokens[size_t(pos)], pos, pos + 1 == int64_t(s->prompt_tokens.size()));
+    }
+    s->n_prefilled += n;
+    budget -= n;
+  }
+  return m;
+}
+
+void Scheduler::apply(const TokensMessage& result, const std::vector<Sequence*>& row_owner) {
+  if (result.tokens.size() != row_owner.size())
+    fail("last stage returned ", result.tokens.size(), " tokens for ", row_owner.size(), " rows");
+  for (size_t r = 0; r < row_owner.size(); ++r) {
+    Sequence& s = *row_owner[r];
+    const int32_t token = result.tokens[r];
+    if (s.generated.empty()) s.first_token_s = now_s();
+    const int64_t pos = int64_t(s.prompt_tokens.size() + s.generated.size());
+    const auto reason = s.stop.check(token, int64_t(s.generated.size()) + 1, pos);
+    if (token != s.stop.eos_id) s.generated.push_back(token);
+    if (reason) finish(s, *reason);
+  }
+}
+
+void Scheduler::finish(Sequence& s, FinishReason reason) {
+  const double end = now_s();
+  StreamDecoder decoder(tokenizer_, /*at_text_start=*/false);
+  std::string text;
+  for (int32_t t : s.generated) text += decoder.push(t);
+  text += decoder.flush();
+  const double latency = end - s.start_s;
+  on_completion_({{"id", s.req.id},
+                  {"prompt", s.req.prompt},
+                  {"completion", text},
+                  {"prompt_tokens", s.prompt_tokens.size()},
+                  {"completion_tokens", s.generated.size()},
+                  {"finish_reason", finish_reason_name(reason)},
+                  {"latency_s", latency},
+                  {"ttft_s", s.first_token_s - s.start_s},
+                  {"tokens_per_s", latency > 0 ? double(s.generated.size()) / latency : 0.0}});
+  ++totals_.prompts;
+  totals_.prompt_tokens += int64_t(s.prompt_tokens.size());
+  totals_.completion_tokens += int64_t(s.generated.size());
+  slots_[size_t(s.slot)].reset();  // `s` is gone after this line
+}
+
+void Scheduler::show_progress(bool final) const {
+  static const bool tty = ::isatty(STDERR_FILENO);
+  if (!tty) return;
+  const double elapsed = now_s() - start_s_;
+  const int64_t done = totals_.prompts + totals_.errors;
+  const double rate = elapsed > 0 ? double(totals_.completion_tokens) / elapsed : 0;
+  const double eta = done > 0 ? elapsed / double(done) * double(total_prompts_ - done) : 0;
+  std::fprintf(stderr, "\r[%lld/%lld prompts] %.1f tok/s, elapsed %.0f s, ETA %.0f s   %s",
+               static_cast<long long>(done), static_cast<long long>(total_prompts_), rate, elapsed,
+               eta, final ? "\n" : "");
+}
+
+void Scheduler::run(std::vector<PromptRequest> prompts) {
+  std::deque<PromptRequest> pending(std::make_move_iterator(prompts.begin()),
+                                    std::make_move_iterator(prompts.end()));
+  total_prompts_ = int64_t(pending.size());
+  start_s_ = now_s();
+  std::vector<int32_t> tokens;
+  std::vector<Sequence*> row_owner;
+  for (;;) {
+    for (size_t slot = 0; slot < slots_.size() && !pending.empty(); ++slot)
+      while (!slots_[slot] && !pending.empty()) {
+        admit(std::move(pending.front()), int32_t(slot));
+        pending.pop_front();
+      }
+    bool active = false;
+    for (auto& s : slots_) active = active || s;
+    if (!active) break;
+
+    BatchMessage batch = build_batch(tokens, row_owner);
+    auto result = runtime_.process(batch, tokens);
+    if (!result) result = runtime_.receive_tokens();  // P > 1: from the last stage
+    if (result->batch_id != batch.batch_id)
+      fail("tokens for batch ", result->batch_id, " arrived while batch ", batch.batch_id,
+           " was in flight");
+    apply(*result, row_owner);
+    show_progress(false);
+  }
+  show_progress(true);
+}
+
+}  // namespace llmpipe

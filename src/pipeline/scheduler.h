@@ -1,0 +1,62 @@
+// Rank 0's scheduler: admits prompts into KV slots (up to batch_size sequences in flight),
+// builds each batch (one decode token per generating sequence, then prompt chunks), runs it
+// through the pipeline, applies the sampled tokens and decides when each sequence stops.
+// Finished sequences free their slot for the next pending prompt at once.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "pipeline/run_config.h"
+#include "pipeline/run_io.h"
+#include "pipeline/stage_runtime.h"
+#include "runtime/generator.h"
+#include "tokenizer/tokenizer.h"
+
+namespace llmpipe {
+
+struct SchedulerTotals {
+  int64_t prompts = 0;  // completed
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  int64_t errors = 0;
+};
+
+class Scheduler {
+ public:
+  // on_completion receives each completion record as its sequence finishes; on_error each
+  // prompt that cannot run (e.g. longer than the context).
+  Scheduler(StageRuntime& runtime, const Tokenizer& tokenizer, const RunConfig& config,
+            int64_t n_ctx, std::function<void(const nlohmann::json&)> on_completion,
+            std::function<void(const nlohmann::json&)> on_error);
+  ~Scheduler();
+
+  void run(std::vector<PromptRequest> prompts);
+  const SchedulerTotals& totals() const { return totals_; }
+
+ private:
+  struct Sequence;
+  bool admit(PromptRequest req, int32_t slot);
+  BatchMessage build_batch(std::vector<int32_t>& tokens, std::vector<Sequence*>& row_owner);
+  void apply(const TokensMessage& result, const std::vector<Sequence*>& row_owner);
+  void finish(Sequence& s, FinishReason reason);
+  void show_progress(bool final) const;
+
+  StageRuntime& runtime_;
+  const Tokenizer& tokenizer_;
+  const RunConfig& config_;
+  int64_t n_ctx_;
+  std::function<void(const nlohmann::json&)> on_completion_, on_error_;
+  std::vector<std::unique_ptr<Sequence>> slots_;  // [batch_size], empty = free
+  uint64_t next_batch_id_ = 1;
+  SchedulerTotals totals_;
+  int64_t total_prompts_ = 0;
+  double start_s_ = 0;
+};
+
+}  // namespace llmpipe

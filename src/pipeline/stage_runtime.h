@@ -1,0 +1,56 @@
+// One rank's part of the pipeline: runs a batch through its stage and hands the result on.
+// Communication is an explicit step here (receive, compute, send), never hidden in kernels.
+// Not-last stages send hidden states to the next rank; the last stage samples one token per
+// logit row and returns them to rank 0 (or to its caller when it is rank 0 itself, P = 1).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "model/llama_stage.h"
+#include "pipeline/messages.h"
+#include "transport/transport.h"
+
+namespace llmpipe {
+
+struct StageStats {
+  double load_s = 0;
+  double compute_s = 0;    // forward passes and sampling
+  double send_wait_s = 0;  // handing messages to the transport
+  double recv_wait_s = 0;  // waiting for input
+  uint64_t batches = 0;
+  uint64_t tokens = 0;
+};
+
+class StageRuntime {
+ public:
+  StageRuntime(Transport& transport, LlamaStage& stage, int64_t n_slots);
+
+  // Runs `msg` through the stage (first stage: embeds `tokens`; others: msg.hidden).
+  // Returns the sampled tokens when this is the last stage and rank 0 (P = 1); otherwise sends
+  // the result on and returns nullopt.
+  std::optional<TokensMessage> process(BatchMessage& msg, std::span<const int32_t> tokens);
+
+  // Ranks > 0: receive and process batches until shutdown, which is passed on down the pipeline.
+  void serve();
+
+  // Blocks for the next tokens message from the last stage (rank 0 only, P > 1).
+  TokensMessage receive_tokens();
+  void send_shutdown();  // rank 0: start the shutdown wave
+
+  const StageStats& stats() const { return stats_; }
+  StageStats& stats() { return stats_; }
+  LlamaStage& stage() { return stage_; }
+
+ private:
+  TokensMessage sample(const BatchMessage& msg, TensorView logits);
+
+  Transport& transport_;
+  LlamaStage& stage_;
+  StageStats stats_;
+  std::vector<std::optional<Sampler>> samplers_;  // last stage: one per KV slot
+  std::vector<float> logits_host_;
+};
+
+}  // namespace llmpipe

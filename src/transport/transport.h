@@ -1,0 +1,38 @@
+// Moving bytes between pipeline ranks. The runtime sends whole messages (a batch's activations,
+// sampled tokens, statistics) tagged by channel; a transport delivers them in order per
+// (source, tag). Implementations: MPI (processes, nodes) and in-process (unit tests).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace llmpipe {
+
+enum class Channel : int {
+  Activations = 1,  // stage s -> s+1: batches and control (shutdown)
+  Tokens = 2,       // last stage -> stage 0: sampled tokens
+  Stats = 3,        // every rank -> rank 0 at the end: timings for metrics.json
+};
+
+using Bytes = std::vector<std::byte>;
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual std::string host() const = 0;
+
+  // Starts sending; returns at once. The transport owns `bytes` until delivered.
+  virtual void send(int dst, Channel ch, Bytes bytes) = 0;
+  // Blocks until the next message on `ch` from `src` arrives; yields the CPU while waiting,
+  // so that oversubscribed ranks do not steal each other's cores.
+  virtual Bytes recv(int src, Channel ch) = 0;
+  // Waits until every message this rank sent has left (before shutting down).
+  virtual void flush() = 0;
+  // Ends every rank of the job after an error on this one: no rank is left waiting.
+  [[noreturn]] virtual void abort(int code) = 0;
+};
+
+}  // namespace llmpipe

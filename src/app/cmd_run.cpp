@@ -29,6 +29,7 @@ void register_run(CLI::App& app, int* argc, char*** argv) {
       "  srun --mpi=pmix -n 2 llmpipe run --exp-config exp_config.json\n"
       "Flags override the config files.");
   RunConfig& o = f->overrides;
+  cmd->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // last flag wins
   cmd->add_option("--exp-config", f->exp_config, "Experiment config (JSON): model, inputs, outputs, inference knobs")
       ->check(CLI::ExistingFile);
   cmd->add_option("--parallel-config,--ds-config", f->parallel_config,

@@ -23,7 +23,7 @@ rc=0
 wait "$launcher" || rc=$?
 elapsed=$((SECONDS - killed_at))
 [[ $rc -ne 0 ]] || fail "job exited 0 after a rank was killed"
-[[ $rc -ne 124 && $rc -ne 137 ]] || fail "job hung until the timeout"
+[[ $rc -ne 124 ]] || fail "job hung until the timeout"
 (( elapsed <= 30 )) || fail "ranks took ${elapsed}s to exit"
 grep -Eiq "rank 1|lost|exited on signal 9" "$WORK/run.out" || { cat "$WORK/run.out"; fail "no message names the lost rank"; }
 python3 - "$WORK/out/completions.jsonl" <<'PY'

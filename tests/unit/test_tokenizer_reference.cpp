@@ -4,6 +4,7 @@
 #include <sentencepiece_processor.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 
@@ -50,6 +51,14 @@ TEST(TokenizerVectors, BundledModelPrompt) {
   const auto reader = gguf::Reader::open(test::model_path());
   const Tokenizer tok(vocab_from_gguf(reader));
   EXPECT_EQ(tok.encode("Once upon a time", true), (std::vector<int32_t>{1, 403, 407, 261, 378}));
+  // Every reference prompt tokenizes exactly as llama.cpp did (BOS added).
+  std::ifstream refs(test::data_path("stories260K-greedy.jsonl"));
+  int n = 0;
+  for (std::string line; std::getline(refs, line); ++n) {
+    const auto j = nlohmann::json::parse(line);
+    EXPECT_EQ(tok.encode(j["prompt"].get<std::string>(), true), j["prompt_tokens"].get<std::vector<int32_t>>());
+  }
+  EXPECT_EQ(n, 3);
 }
 
 // Deterministic varied strings: words, whitespace runs, punctuation, digits, emoji, CJK,

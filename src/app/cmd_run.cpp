@@ -46,6 +46,7 @@ void register_run(CLI::App& app, int* argc, char*** argv) {
   cmd->add_option("--seed", o.seed, "Random seed; each prompt gets its own stream");
   cmd->add_option("--batch-size", o.batch_size, "Sequences in flight (KV slots)")->check(CLI::PositiveNumber);
   cmd->add_option("--prefill-chunk", o.prefill_chunk, "Prompt tokens per sequence per forward pass")->check(CLI::PositiveNumber);
+  cmd->add_option("--micro-batches", o.micro_batches, "Batches in flight around the pipeline (default: one per stage, at most batch-size)")->check(CLI::NonNegativeNumber);
   cmd->add_option("-c,--ctx-size", o.ctx_size, "Context length per sequence; 0 = the model's")->check(CLI::NonNegativeNumber);
   cmd->add_option("--kv-type", f->kv_type, "KV cache type: f16 (default) or f32")->check(CLI::IsMember({"f16", "f32"}));
   cmd->add_option("--pipeline-size", o.pipeline_parallel_size, "Expected number of stages (pipeline_parallel_size)");
@@ -71,6 +72,7 @@ void register_run(CLI::App& app, int* argc, char*** argv) {
     if (given("--batch-size")) c.batch_size = o.batch_size;
     if (given("--prefill-chunk")) c.prefill_chunk = o.prefill_chunk;
     if (given("--ctx-size")) c.ctx_size = o.ctx_size;
+    if (given("--micro-batches")) c.micro_batches = o.micro_batches;
     if (given("--pipeline-size")) c.pipeline_parallel_size = o.pipeline_parallel_size;
     if (given("--threads")) c.threads = o.threads;
     if (!f->kv_type.empty()) c.kv_type = *dtype_from_name(f->kv_type);

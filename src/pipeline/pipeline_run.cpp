@@ -113,8 +113,11 @@ void run_rank(Transport& t, const RunConfig& c, Plan& plan, RankLog& log) {
   }
   log.line(cat(prompts.prompts.size(), " prompts, ", prompts.errors.size(), " malformed lines"));
   const auto t_run = std::chrono::steady_clock::now();
+  const int64_t micro_batches = c.micro_batches_for(t.size());
+  log.line(cat("scheduling: batch_size ", c.batch_size, " sequences in ", micro_batches,
+               " micro-batch(es), prefill chunk ", c.prefill_chunk, " tokens"));
   Scheduler scheduler(
-      runtime, tokenizer, c, plan.n_ctx,
+      runtime, tokenizer, c, plan.n_ctx, micro_batches,
       [&](const json& r) {
         completions.write(r);
         log.line(cat("prompt ", r["id"].dump(), ": ", r["prompt_tokens"].get<int64_t>(),

@@ -60,6 +60,12 @@ void apply_exp_config(RunConfig& c, const std::string& path) {
   read(j, path, "batch_size", knobs, c.batch_size);
   read(j, path, "prefill_chunk", knobs, c.prefill_chunk);
   read(j, path, "ctx_size", knobs, c.ctx_size);
+  read(j, path, "micro_batches", knobs, c.micro_batches);
+  read(j, path, "kv_memory", knobs, c.kv_memory);
+  std::string hop;
+  read(j, path, "hop_type", knobs, hop);
+  if (!hop.empty()) c.hop_type = hop_type_from_name(hop);
+  read(j, path, "trace_path", {nullptr, "outputs"}, c.trace_path);
 }
 
 void apply_parallel_config(RunConfig& c, const std::string& path) {
@@ -69,6 +75,13 @@ void apply_parallel_config(RunConfig& c, const std::string& path) {
   read(j, path, "pipeline_parallel_size", {nullptr, "distributed_training"}, pp);
   if (pp != 0) c.pipeline_parallel_size = pp;
   read(j, path, "tensor_parallel_size", {nullptr, "distributed_training"}, c.tensor_parallel_size);
+}
+
+DType hop_type_from_name(const std::string& name) {
+  const auto t = dtype_from_name(name);
+  if (!t || (*t != DType::F32 && *t != DType::F16 && *t != DType::BF16))
+    fail("activation hop type must be f32, f16 or bf16, got '", name, "'");
+  return *t;
 }
 
 void validate_run_config(const RunConfig& c, int world_size) {
@@ -87,6 +100,10 @@ void validate_run_config(const RunConfig& c, int world_size) {
   if (c.prefill_chunk < 1) fail("prefill_chunk must be >= 1, got ", c.prefill_chunk);
   if (!(c.temperature >= 0)) fail("temperature must be >= 0, got ", c.temperature);
   if (!(c.top_p > 0 && c.top_p <= 1)) fail("top_p must be in (0, 1], got ", c.top_p);
+  if (c.micro_batches < 0) fail("micro_batches must be >= 0 (0: one per stage), got ", c.micro_batches);
+  if (c.micro_batches > c.batch_size)
+    fail("micro_batches (", c.micro_batches, ") exceeds batch_size (", c.batch_size,
+         "): each micro-batch needs at least one sequence; raise batch_size or set micro_batches");
   if (c.kv_type != DType::F16 && c.kv_type != DType::F32) fail("kv type must be f16 or f32");
   if (!c.layer_split.empty() && int(c.layer_split.size()) != world_size)
     fail("layer split has ", c.layer_split.size(), " entries but the job has ", world_size,
@@ -107,6 +124,10 @@ json RunConfig::to_json() const {
           {"prefill_chunk", prefill_chunk},
           {"ctx_size", ctx_size},
           {"kv_type", std::string(dtype_name(kv_type))},
+          {"micro_batches", micro_batches},
+          {"kv_memory", kv_memory},
+          {"hop_type", std::string(dtype_name(hop_type))},
+          {"trace_path", trace_path},
           {"pipeline_parallel_size", pipeline_parallel_size ? json(*pipeline_parallel_size) : json()},
           {"tensor_parallel_size", tensor_parallel_size},
           {"layer_split", layer_split},

@@ -3,6 +3,7 @@
 // command-line flags. Validated before any weight is loaded.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -32,11 +33,21 @@ struct RunConfig {
   int64_t prefill_chunk = 512;  // prompt tokens per forward pass and sequence
   int64_t ctx_size = 0;       // 0: the model's context length
   DType kv_type = DType::F16;
+  int64_t micro_batches = 0;   // batches in flight around the ring; 0: one per stage
+  uint64_t kv_memory = 0;      // KV cache budget per rank in bytes; 0: the memory available
+  DType hop_type = DType::F32;  // activations between stages: F32, F16 or BF16
+  std::string trace_path;      // Chrome/Perfetto trace of every rank's spans; empty: none
   // parallelism
   std::optional<int> pipeline_parallel_size;  // from ds_config; must equal the world size
   int tensor_parallel_size = 1;
   std::vector<int64_t> layer_split;  // empty: balanced
   int threads = 0;  // per rank; 0: the CPUs the rank may use
+
+  // The micro-batch count for a pipeline of `stages` ranks: by default one per stage (so every
+  // stage has work), but never more than there are sequences.
+  int64_t micro_batches_for(int stages) const {
+    return micro_batches > 0 ? micro_batches : std::min<int64_t>(stages, batch_size);
+  }
 
   nlohmann::json to_json() const;  // the effective configuration, for metrics.json
 };
@@ -48,6 +59,9 @@ void apply_exp_config(RunConfig& cfg, const std::string& path);
 // Reads ds_config.json: pipeline_parallel_size and tensor_parallel_size, at the top level or
 // under "distributed_training".
 void apply_parallel_config(RunConfig& cfg, const std::string& path);
+
+// "f32", "f16" or "bf16" (activations sent between stages); anything else is an error.
+DType hop_type_from_name(const std::string& name);
 
 // Checks that need no model: world size vs pipeline size, tensor parallelism, sizes > 0.
 void validate_run_config(const RunConfig& cfg, int world_size);

@@ -29,8 +29,17 @@ struct Scheduler::Sequence {
   bool prefilling() const { return n_prefilled < int64_t(prompt_tokens.size()); }
 };
 
+struct Scheduler::MicroBatch {
+  std::vector<int32_t> slots;      // the KV slots dealt to this micro-batch
+  bool in_flight = false;
+  uint64_t batch_id = 0;           // of the batch in flight
+  std::vector<int32_t> tokens;     // [n_tokens] of that batch (the first stage embeds them)
+  std::vector<Sequence*> row_owner;  // [logit rows]: whose token each sampled row is
+};
+
 Scheduler::Scheduler(StageRuntime& runtime, const Tokenizer& tokenizer, const RunConfig& config,
-                     int64_t n_ctx, std::function<void(const nlohmann::json&)> on_completion,
+                     int64_t n_ctx, int64_t micro_batches,
+                     std::function<void(const nlohmann::json&)> on_completion,
                      std::function<void(const nlohmann::json&)> on_error)
     : runtime_(runtime),
       tokenizer_(tokenizer),
@@ -38,7 +47,13 @@ Scheduler::Scheduler(StageRuntime& runtime, const Tokenizer& tokenizer, const Ru
       n_ctx_(n_ctx),
       on_completion_(std::move(on_completion)),
       on_error_(std::move(on_error)),
-      slots_(size_t(config.batch_size)) {}
+      slots_(size_t(config.batch_size)) {
+  if (micro_batches < 1 || micro_batches > config.batch_size)
+    fail("micro-batch count ", micro_batches, " must be in [1, batch_size = ", config.batch_size, "]");
+  micro_.resize(size_t(micro_batches));
+  for (int32_t slot = 0; slot < int32_t(config.batch_size); ++slot)
+    micro_[size_t(slot) % micro_.size()].slots.push_back(slot);
+}
 
 Scheduler::~Scheduler() = default;
 
@@ -66,32 +81,32 @@ bool Scheduler::admit(PromptRequest req, int32_t slot) {
   return true;
 }
 
-BatchMessage Scheduler::build_batch(std::vector<int32_t>& tokens,
-                                    std::vector<Sequence*>& row_owner) {
+BatchMessage Scheduler::build_batch(MicroBatch& mb) {
   BatchMessage m;
   m.batch_id = next_batch_id_++;
-  tokens.clear();
-  row_owner.clear();
+  mb.tokens.clear();
+  mb.row_owner.clear();
   auto add = [&](Sequence& s, int32_t token, int64_t pos, bool wants_logits) {
     if (wants_logits) {
-      m.logit_rows.push_back(int32_t(tokens.size()));
+      m.logit_rows.push_back(int32_t(mb.tokens.size()));
       SampleSpec spec = s.sample;
       spec.reset = s.reset_sampler ? 1 : 0;
       s.reset_sampler = false;
       m.samples.push_back(spec);
-      row_owner.push_back(&s);
+      mb.row_owner.push_back(&s);
     }
-    tokens.push_back(token);
+    mb.tokens.push_back(token);
     m.positions.push_back(int32_t(pos));
     m.slots.push_back(s.slot);
   };
   // Decoding sequences first: one token each, so prompts never stall generation for long.
-  for (auto& s : slots_)
-    if (s && !s->prefilling())
+  for (int32_t slot : mb.slots)
+    if (auto& s = slots_[size_t(slot)]; s && !s->prefilling())
       add(*s, s->generated.back(), int64_t(s->prompt_tokens.size() + s->generated.size()) - 1, true);
   // Then prompt chunks, within the stage's token budget.
-  int64_t budget = runtime_.stage().max_tokens() - int64_t(tokens.size());
-  for (auto& s : slots_) {
+  int64_t budget = runtime_.stage().max_tokens() - int64_t(mb.tokens.size());
+  for (int32_t slot : mb.slots) {
+    auto& s = slots_[size_t(slot)];
     if (!s || !s->prefilling() || budget <= 0) continue;
     const int64_t n = std::min({config_.prefill_chunk, budget,
                                 int64_t(s->prompt_tokens.size()) - s->n_prefilled});
@@ -102,14 +117,19 @@ BatchMessage Scheduler::build_batch(std::vector<int32_t>& tokens,
     s->n_prefilled += n;
     budget -= n;
   }
+  mb.batch_id = m.batch_id;
   return m;
 }
 
-void Scheduler::apply(const TokensMessage& result, const std::vector<Sequence*>& row_owner) {
-  if (result.tokens.size() != row_owner.size())
-    fail("last stage returned ", result.tokens.size(), " tokens for ", row_owner.size(), " rows");
-  for (size_t r = 0; r < row_owner.size(); ++r) {
-    Sequence& s = *row_owner[r];
+void Scheduler::apply(const TokensMessage& result, MicroBatch& mb) {
+  if (result.batch_id != mb.batch_id)
+    fail("tokens for batch ", result.batch_id, " arrived while batch ", mb.batch_id,
+         " was expected first");
+  if (result.tokens.size() != mb.row_owner.size())
+    fail("last stage returned ", result.tokens.size(), " tokens for ", mb.row_owner.size(), " rows");
+  mb.in_flight = false;
+  for (size_t r = 0; r < mb.row_owner.size(); ++r) {
+    Sequence& s = *mb.row_owner[r];
     const int32_t token = result.tokens[r];
     if (s.generated.empty()) s.first_token_s = now_s();
     const int64_t pos = int64_t(s.prompt_tokens.size() + s.generated.size());
@@ -153,30 +173,57 @@ void Scheduler::show_progress(bool final) const {
                eta, final ? "\n" : "");
 }
 
+void Scheduler::refill(std::deque<PromptRequest>& pending) {
+  for (size_t slot = 0; slot < slots_.size() && !pending.empty(); ++slot)
+    while (!slots_[slot] && !pending.empty()) {
+      admit(std::move(pending.front()), int32_t(slot));
+      pending.pop_front();
+    }
+}
+
+bool Scheduler::has_work(const MicroBatch& mb) const {
+  for (int32_t slot : mb.slots)
+    if (slots_[size_t(slot)]) return true;
+  return false;
+}
+
+// Runs the first stage on the micro-batch's next batch. With one stage (P = 1) the tokens come
+// back at once and are applied; otherwise the batch is in the pipeline until they return.
+void Scheduler::launch(MicroBatch& mb) {
+  BatchMessage batch = build_batch(mb);
+  mb.in_flight = true;
+  if (auto result = runtime_.process(batch, mb.tokens)) {
+    apply(*result, mb);
+  } else {
+    in_flight_.push_back(&mb);
+  }
+}
+
 void Scheduler::run(std::vector<PromptRequest> prompts) {
   std::deque<PromptRequest> pending(std::make_move_iterator(prompts.begin()),
                                     std::make_move_iterator(prompts.end()));
   total_prompts_ = int64_t(pending.size());
   start_s_ = now_s();
-  std::vector<int32_t> tokens;
-  std::vector<Sequence*> row_owner;
   for (;;) {
-    for (size_t slot = 0; slot < slots_.size() && !pending.empty(); ++slot)
-      while (!slots_[slot] && !pending.empty()) {
-        admit(std::move(pending.front()), int32_t(slot));
-        pending.pop_front();
-      }
-    bool active = false;
-    for (auto& s : slots_) active = active || s;
-    if (!active) break;
-
-    BatchMessage batch = build_batch(tokens, row_owner);
-    auto result = runtime_.process(batch, tokens);
-    if (!result) result = runtime_.receive_tokens();  // P > 1: from the last stage
-    if (result->batch_id != batch.batch_id)
-      fail("tokens for batch ", result->batch_id, " arrived while batch ", batch.batch_id,
-           " was in flight");
-    apply(*result, row_owner);
+    refill(pending);
+    // Start every idle micro-batch that has sequences, round-robin so none starves.
+    bool launched = false;
+    for (size_t i = 0; i < micro_.size(); ++i) {
+      MicroBatch& mb = micro_[(next_micro_ + i) % micro_.size()];
+      if (mb.in_flight || !has_work(mb)) continue;
+      launch(mb);
+      launched = true;
+      if (!mb.in_flight) refill(pending);  // P = 1: finished sequences free slots at once
+    }
+    next_micro_ = (next_micro_ + 1) % micro_.size();
+    if (in_flight_.empty()) {
+      if (launched) continue;
+      break;  // nothing in flight, nothing to start: every prompt is done
+    }
+    // Wait for the oldest batch's tokens: the stages keep the others moving meanwhile.
+    MicroBatch& mb = *in_flight_.front();
+    in_flight_.pop_front();
+    apply(runtime_.receive_tokens(), mb);
     show_progress(false);
   }
   show_progress(true);

@@ -1,7 +1,12 @@
-// Rank 0's scheduler: admits prompts into KV slots (up to batch_size sequences in flight),
-// builds each batch (one decode token per generating sequence, then prompt chunks), runs it
-// through the pipeline, applies the sampled tokens and decides when each sequence stops.
-// Finished sequences free their slot for the next pending prompt at once.
+// Rank 0's scheduler: admits prompts into KV slots (up to batch_size sequences), builds batches
+// (one decode token per generating sequence, then prompt chunks), runs them through the
+// pipeline, applies the sampled tokens and decides when each sequence stops. Finished sequences
+// free their slot for the next pending prompt at once (continuous batching).
+//
+// The slots are dealt into M micro-batches (slot i belongs to micro-batch i mod M). Each
+// micro-batch has at most one batch in the pipeline, since its next step needs the tokens the
+// last one samples; with M = P batches circulating, every stage has work while the others
+// compute. Results come back in the order batches were sent (every stage works FIFO).
 #pragma once
 
 #include <cstdint>
@@ -32,7 +37,7 @@ class Scheduler {
   // on_completion receives each completion record as its sequence finishes; on_error each
   // prompt that cannot run (e.g. longer than the context).
   Scheduler(StageRuntime& runtime, const Tokenizer& tokenizer, const RunConfig& config,
-            int64_t n_ctx, std::function<void(const nlohmann::json&)> on_completion,
+            int64_t n_ctx, int64_t micro_batches, std::function<void(const nlohmann::json&)> on_completion,
             std::function<void(const nlohmann::json&)> on_error);
   ~Scheduler();
 
@@ -41,9 +46,13 @@ class Scheduler {
 
  private:
   struct Sequence;
+  struct MicroBatch;
   bool admit(PromptRequest req, int32_t slot);
-  BatchMessage build_batch(std::vector<int32_t>& tokens, std::vector<Sequence*>& row_owner);
-  void apply(const TokensMessage& result, const std::vector<Sequence*>& row_owner);
+  void refill(std::deque<PromptRequest>& pending);
+  bool has_work(const MicroBatch& mb) const;
+  void launch(MicroBatch& mb);
+  BatchMessage build_batch(MicroBatch& mb);
+  void apply(const TokensMessage& result, MicroBatch& mb);
   void finish(Sequence& s, FinishReason reason);
   void show_progress(bool final) const;
 
@@ -53,6 +62,9 @@ class Scheduler {
   int64_t n_ctx_;
   std::function<void(const nlohmann::json&)> on_completion_, on_error_;
   std::vector<std::unique_ptr<Sequence>> slots_;  // [batch_size], empty = free
+  std::vector<MicroBatch> micro_;                 // [M]
+  std::deque<MicroBatch*> in_flight_;             // in the order sent
+  size_t next_micro_ = 0;                         // round-robin start for launching
   uint64_t next_batch_id_ = 1;
   SchedulerTotals totals_;
   int64_t total_prompts_ = 0;

@@ -57,17 +57,27 @@ void MpiTransport::send(int dst, Channel ch, Bytes bytes) {
 }
 
 Bytes MpiTransport::recv(int src, Channel ch) {
-  // Probe with a growing sleep instead of MPI's busy wait: a waiting rank must not take the
-  // core of a computing one when ranks outnumber cores.
+  // Poll in three phases instead of MPI's busy wait. Messages in a busy pipeline arrive within
+  // microseconds, so poll hot at first; then yield the core on each poll (ranks may outnumber
+  // cores, and a waiting rank must not starve a computing one); after a few milliseconds sleep
+  // between polls, with a growing pause, so an idle rank costs next to nothing.
+  using clock = std::chrono::steady_clock;
+  const auto t0 = clock::now();
   MPI_Status status;
   int ready = 0;
-  auto pause = std::chrono::microseconds(5);
+  auto pause = std::chrono::microseconds(20);
   for (;;) {
     LLMPIPE_MPI(MPI_Iprobe(src, int(ch), MPI_COMM_WORLD, &ready, &status));
     if (ready) break;
+    const auto waited = clock::now() - t0;
+    if (waited < std::chrono::microseconds(50)) continue;
     reap_sends(false);
+    if (waited < std::chrono::milliseconds(5)) {
+      std::this_thread::yield();
+      continue;
+    }
     std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::microseconds(2000));
+    pause = std::min(pause * 2, std::chrono::microseconds(1000));
   }
   int count = 0;
   LLMPIPE_MPI(MPI_Get_count(&status, MPI_BYTE, &count));

@@ -12,10 +12,30 @@ namespace llmpipe::app {
 
 namespace {
 
+// "4G", "512M", "1024K" or plain bytes.
+uint64_t parse_byte_size(const std::string& text) {
+  size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  const std::string unit = text.substr(used);
+  const double scale = unit.empty() || unit == "B" ? 1.0
+                       : unit == "K" || unit == "KiB" ? 1024.0
+                       : unit == "M" || unit == "MiB" ? 1024.0 * 1024
+                       : unit == "G" || unit == "GiB" ? 1024.0 * 1024 * 1024
+                                                      : -1.0;
+  if (used == 0 || scale < 0 || !(value > 0))
+    fail("cannot read '", text, "' as a memory size: use e.g. 512M or 4G");
+  return uint64_t(value * scale);
+}
+
 struct RunFlags {
   std::string exp_config, parallel_config;
   RunConfig overrides;  // only fields whose flag was given are applied
-  std::string layer_split, kv_type;
+  std::string layer_split, kv_type, kv_memory, hop_type;
 };
 
 }  // namespace
@@ -49,6 +69,10 @@ void register_run(CLI::App& app, int* argc, char*** argv) {
   cmd->add_option("--micro-batches", o.micro_batches, "Batches in flight around the pipeline (default: one per stage, at most batch-size)")->check(CLI::NonNegativeNumber);
   cmd->add_option("-c,--ctx-size", o.ctx_size, "Context length per sequence; 0 = the model's")->check(CLI::NonNegativeNumber);
   cmd->add_option("--kv-type", f->kv_type, "KV cache type: f16 (default) or f32")->check(CLI::IsMember({"f16", "f32"}));
+  cmd->add_option("--kv-memory", f->kv_memory, "KV cache budget per rank, e.g. 512M or 4G (default: the memory available); checked before loading");
+  cmd->add_option("--hop-type", f->hop_type, "Activations between stages: f32 (default, exact), f16 or bf16 (half the bytes)")
+      ->check(CLI::IsMember({"f32", "f16", "bf16"}));
+  cmd->add_option("--trace", o.trace_path, "Write a Chrome/Perfetto trace of every rank's compute, send and receive spans here");
   cmd->add_option("--pipeline-size", o.pipeline_parallel_size, "Expected number of stages (pipeline_parallel_size)");
   cmd->add_option("--layer-split", f->layer_split, "Layers per stage, e.g. 6,7,7,6 (default: balanced)");
   cmd->add_option("-t,--threads", o.threads, "Compute threads per rank (default: the CPUs the rank may use, e.g. Slurm's --cpus-per-task)")
@@ -76,6 +100,9 @@ void register_run(CLI::App& app, int* argc, char*** argv) {
     if (given("--pipeline-size")) c.pipeline_parallel_size = o.pipeline_parallel_size;
     if (given("--threads")) c.threads = o.threads;
     if (!f->kv_type.empty()) c.kv_type = *dtype_from_name(f->kv_type);
+    if (!f->kv_memory.empty()) c.kv_memory = parse_byte_size(f->kv_memory);
+    if (!f->hop_type.empty()) c.hop_type = hop_type_from_name(f->hop_type);
+    if (given("--trace")) c.trace_path = o.trace_path;
     if (!f->layer_split.empty()) c.layer_split = parse_layer_counts(f->layer_split);
     if (c.model_path.empty()) c.model_path = default_model_path();
 

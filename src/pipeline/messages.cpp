@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/half.h"
 
 namespace llmpipe {
 
@@ -60,7 +61,7 @@ class Reader {
 
 }  // namespace
 
-Bytes encode_batch(const BatchMessage& m) {
+Bytes encode_batch(const BatchMessage& m, DType hidden_type) {
   Writer w;
   w.put(MessageKind::Batch);
   w.put(m.batch_id);
@@ -68,7 +69,22 @@ Bytes encode_batch(const BatchMessage& m) {
   w.put_vec(m.slots);
   w.put_vec(m.logit_rows);
   w.put_vec(m.samples);
-  w.put_vec(m.hidden);
+  w.put(uint32_t(hidden_type));
+  switch (hidden_type) {
+    case DType::F32:
+      w.put_vec(m.hidden);
+      break;
+    case DType::F16:
+    case DType::BF16: {
+      std::vector<uint16_t> half(m.hidden.size());
+      for (size_t i = 0; i < half.size(); ++i)
+        half[i] = hidden_type == DType::F16 ? f32_to_f16(m.hidden[i]) : f32_to_bf16(m.hidden[i]);
+      w.put_vec(half);
+      break;
+    }
+    default:
+      fail("activations cannot travel as ", dtype_name(hidden_type));
+  }
   return w.take();
 }
 
@@ -103,7 +119,17 @@ BatchMessage decode_batch(std::span<const std::byte> bytes) {
   m.slots = r.get_vec<int32_t>();
   m.logit_rows = r.get_vec<int32_t>();
   m.samples = r.get_vec<SampleSpec>();
-  m.hidden = r.get_vec<float>();
+  const auto hidden_type = DType(r.get<uint32_t>());
+  if (hidden_type == DType::F32) {
+    m.hidden = r.get_vec<float>();
+  } else if (hidden_type == DType::F16 || hidden_type == DType::BF16) {
+    const auto half = r.get_vec<uint16_t>();
+    m.hidden.resize(half.size());
+    for (size_t i = 0; i < half.size(); ++i)
+      m.hidden[i] = hidden_type == DType::F16 ? f16_to_f32(half[i]) : bf16_to_f32(half[i]);
+  } else {
+    fail("malformed batch message: activation type ", uint32_t(hidden_type));
+  }
   if (m.slots.size() != m.positions.size() || m.samples.size() != m.logit_rows.size())
     fail("malformed batch message: inconsistent sizes");
   return m;

@@ -7,6 +7,7 @@
 #include <span>
 #include <vector>
 
+#include "core/dtype.h"
 #include "runtime/sampler.h"
 #include "transport/transport.h"
 
@@ -41,7 +42,8 @@ struct TokensMessage {
 
 enum class MessageKind : uint32_t { Batch = 1, Shutdown = 2, Tokens = 3 };
 
-Bytes encode_batch(const BatchMessage& m);
+// `hidden_type` F16 or BF16 halves the activation bytes on the wire (decoded back to F32).
+Bytes encode_batch(const BatchMessage& m, DType hidden_type = DType::F32);
 Bytes encode_shutdown();
 Bytes encode_tokens(const TokensMessage& m);
 

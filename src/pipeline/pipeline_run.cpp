@@ -14,6 +14,7 @@
 #include "pipeline/run_io.h"
 #include "pipeline/scheduler.h"
 #include "pipeline/stage_runtime.h"
+#include "pipeline/trace.h"
 
 namespace llmpipe {
 
@@ -32,6 +33,21 @@ struct Plan {
   int64_t n_ctx = 0;
 };
 
+KvCacheShape kv_shape(const RunConfig& c, const Plan& p, const LayerRange& layers) {
+  return {layers.size(), c.batch_size, p.n_ctx, p.model.hparams.kv_dim(), c.kv_type};
+}
+
+// The KV cache is allocated up front, a slot of n_ctx positions per sequence: check it fits
+// before any weight is loaded, and say which knob to turn.
+void check_kv_fits(const KvCacheShape& kv, uint64_t limit, const std::string& what, int rank) {
+  if (kv.bytes() <= limit) return;
+  auto mib = [](uint64_t b) { return cat(int64_t((b + (1 << 20) - 1) >> 20), " MiB"); };
+  fail("stage ", rank, " needs ", mib(kv.bytes()), " of KV cache (", kv.n_layers, " layers x ",
+       kv.n_slots, " sequences x ", kv.n_ctx, " positions x ", kv.kv_dim, " x 2 for K and V, ",
+       dtype_name(kv.dtype), ") but ", what, " is ", mib(limit), ": lower batch_size or ctx_size",
+       kv.dtype == DType::F32 ? ", use --kv-type f16" : "", ", or add stages");
+}
+
 Plan make_plan(const RunConfig& c, int world_size) {
   validate_run_config(c, world_size);
   Plan p{open_model(c.model_path), {}, 0};
@@ -39,6 +55,9 @@ Plan make_plan(const RunConfig& c, int world_size) {
   p.split = c.layer_split.empty() ? balanced_split(h.n_layer, world_size)
                                   : split_from_counts(c.layer_split, h.n_layer, world_size);
   p.n_ctx = c.ctx_size > 0 ? std::min(c.ctx_size, h.n_ctx_train) : h.n_ctx_train;
+  if (c.kv_memory > 0)
+    for (size_t r = 0; r < p.split.size(); ++r)
+      check_kv_fits(kv_shape(c, p, p.split[r]), c.kv_memory, cat("the budget (kv_memory)"), int(r));
   return p;
 }
 
@@ -47,7 +66,9 @@ json stats_json(const Transport& t, const LayerRange& layers, const StageStats& 
   return {{"rank", t.rank()},
           {"host", t.host()},
           {"layers", {layers.first, layers.last}},
+          {"run_s", s.run_s},
           {"compute_s", s.compute_s},
+          {"busy_fraction", s.run_s > 0 ? s.compute_s / s.run_s : 0.0},
           {"send_wait_s", s.send_wait_s},
           {"recv_wait_s", s.recv_wait_s},
           {"load_s", s.load_s},
@@ -76,25 +97,38 @@ void run_rank(Transport& t, const RunConfig& c, Plan& plan, RankLog& log) {
                ", ", spec.layers.last, ") of ", h.n_layer, spec.is_first ? ", token embedding" : "",
                spec.is_last ? ", output norm and lm_head" : ""));
 
+  const KvCacheShape kv = kv_shape(c, plan, spec.layers);
+  if (c.kv_memory == 0)
+    if (const uint64_t avail = available_memory_bytes(); avail > 0)
+      check_kv_fits(kv, avail, cat("the memory available on ", t.host()), t.rank());
   StageWeights weights = load_stage_weights(*plan.model.tensors, h, spec, backend);
-  const KvCacheShape kv{spec.layers.size(), c.batch_size, plan.n_ctx, h.kv_dim(), c.kv_type};
   log.line(cat("tensors held: ", weights.tensor_names.size(), " (", join(weights.tensor_names), ")"));
   log.line(cat("bytes mapped: ", weights.bytes, ", KV cache: ", kv.bytes(), " bytes (",
                c.batch_size, " slots x ", plan.n_ctx, " positions, ", dtype_name(c.kv_type), ")"));
   const int64_t max_tokens = c.prefill_chunk + c.batch_size;
   LlamaStage stage(h, spec, std::move(weights), backend, kv, max_tokens, c.batch_size);
-  StageRuntime runtime(t, stage, c.batch_size);
+  TraceRecorder trace(!c.trace_path.empty());
+  StageRuntime runtime(t, stage, c.batch_size, c.hop_type, trace);
   runtime.stats().load_s = seconds_since(t_load);
   log.line(cat("load time: ", runtime.stats().load_s, " s, resident memory: ", resident_bytes(),
                " bytes"));
+  // Every rank starts the clock together: busy and idle times (and trace tracks) line up.
+  t.barrier();
+  const auto t_start = std::chrono::steady_clock::now();
+  trace.set_origin(t_start);
+  const std::string label = cat("rank ", t.rank(), " (", t.host(), ") layers ", spec.layers.first,
+                                "-", spec.layers.last - 1);
 
   if (t.rank() != 0) {
     runtime.serve();
+    runtime.stats().run_s = seconds_since(t_start);
     log.line(cat("served ", runtime.stats().batches, " batches, ", runtime.stats().tokens,
                  " tokens; compute ", runtime.stats().compute_s, " s, receive wait ",
                  runtime.stats().recv_wait_s, " s, send wait ", runtime.stats().send_wait_s, " s"));
     t.send(0, Channel::Stats, [&] {
-      const std::string s = stats_json(t, spec.layers, runtime.stats(), stage.weights()).dump();
+      json stats = stats_json(t, spec.layers, runtime.stats(), stage.weights());
+      if (trace.enabled()) stats["trace"] = trace.events(t.rank(), label);
+      const std::string s = stats.dump();
       const auto* b = reinterpret_cast<const std::byte*>(s.data());
       return Bytes(b, b + s.size());
     }());
@@ -112,7 +146,6 @@ void run_rank(Transport& t, const RunConfig& c, Plan& plan, RankLog& log) {
     log.line(cat("prompts line ", e["line"].get<int64_t>(), " skipped: ", e["error"].get<std::string>()));
   }
   log.line(cat(prompts.prompts.size(), " prompts, ", prompts.errors.size(), " malformed lines"));
-  const auto t_run = std::chrono::steady_clock::now();
   const int64_t micro_batches = c.micro_batches_for(t.size());
   log.line(cat("scheduling: batch_size ", c.batch_size, " sequences in ", micro_batches,
                " micro-batch(es), prefill chunk ", c.prefill_chunk, " tokens"));
@@ -132,12 +165,23 @@ void run_rank(Transport& t, const RunConfig& c, Plan& plan, RankLog& log) {
       });
   scheduler.run(std::move(prompts.prompts));
   runtime.send_shutdown();
-  const double wall = seconds_since(t_run);
+  const double wall = seconds_since(t_start);
+  runtime.stats().run_s = wall;
 
   json stages = json::array({stats_json(t, spec.layers, runtime.stats(), stage.weights())});
+  std::vector<json> traces = {trace.events(t.rank(), label)};
   for (int r = 1; r < t.size(); ++r) {
     const Bytes b = t.recv(r, Channel::Stats);
-    stages.push_back(json::parse(std::string(reinterpret_cast<const char*>(b.data()), b.size())));
+    json s = json::parse(std::string(reinterpret_cast<const char*>(b.data()), b.size()));
+    if (s.contains("trace")) {
+      traces.push_back(std::move(s["trace"]));
+      s.erase("trace");
+    }
+    stages.push_back(std::move(s));
+  }
+  if (trace.enabled()) {
+    write_json_file(c.trace_path, chrome_trace(traces));
+    log.line(cat("trace written to ", c.trace_path, " (open in ui.perfetto.dev)"));
   }
   json split = json::array();
   for (const auto& l : plan.split) split.push_back(l.size());

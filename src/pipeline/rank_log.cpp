@@ -28,15 +28,16 @@ void RankLog::line(const std::string& text) {
 }
 
 namespace {
-uint64_t status_kib(const char* key) {
-  std::ifstream f("/proc/self/status");
+uint64_t proc_kib(const char* file, const char* key) {
+  std::ifstream f(file);
   for (std::string line; std::getline(f, line);)
     if (line.rfind(key, 0) == 0) return std::stoull(line.substr(std::strlen(key))) * 1024;
   return 0;
 }
 }  // namespace
 
-uint64_t resident_bytes() { return status_kib("VmRSS:"); }
-uint64_t peak_resident_bytes() { return status_kib("VmHWM:"); }
+uint64_t resident_bytes() { return proc_kib("/proc/self/status", "VmRSS:"); }
+uint64_t peak_resident_bytes() { return proc_kib("/proc/self/status", "VmHWM:"); }
+uint64_t available_memory_bytes() { return proc_kib("/proc/meminfo", "MemAvailable:"); }
 
 }  // namespace llmpipe

@@ -22,5 +22,7 @@ class RankLog {
 uint64_t resident_bytes();
 // Peak resident memory (VmHWM), 0 if unknown.
 uint64_t peak_resident_bytes();
+// Memory the host can still give without swapping (MemAvailable), 0 if unknown.
+uint64_t available_memory_bytes();
 
 }  // namespace llmpipe

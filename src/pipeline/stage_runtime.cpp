@@ -7,23 +7,24 @@
 namespace llmpipe {
 
 namespace {
-class Stopwatch {
- public:
-  double seconds() const {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
-  }
+using Clock = TraceRecorder::Clock;
 
- private:
-  std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
-};
+double seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
 }  // namespace
 
-StageRuntime::StageRuntime(Transport& transport, LlamaStage& stage, int64_t n_slots)
-    : transport_(transport), stage_(stage), samplers_(size_t(n_slots)) {}
+StageRuntime::StageRuntime(Transport& transport, LlamaStage& stage, int64_t n_slots,
+                           DType hop_type, TraceRecorder& trace)
+    : transport_(transport),
+      stage_(stage),
+      hop_type_(hop_type),
+      trace_(trace),
+      samplers_(size_t(n_slots)) {}
 
 std::optional<TokensMessage> StageRuntime::process(BatchMessage& msg,
                                                    std::span<const int32_t> tokens) {
-  Stopwatch compute;
+  const auto t0 = Clock::now();
   const int64_t n = int64_t(msg.positions.size());
   const int64_t d = stage_.hparams().n_embd;
   if (!stage_.spec().is_first) {
@@ -37,21 +38,28 @@ std::optional<TokensMessage> StageRuntime::process(BatchMessage& msg,
   ++stats_.batches;
   stats_.tokens += uint64_t(n);
 
+  Bytes reply;
+  int dst = 0;
+  Channel channel = Channel::Tokens;
+  std::optional<TokensMessage> result;
   if (!stage_.spec().is_last) {
     msg.hidden.resize(size_t(n * d));
     stage_.backend().to_host(msg.hidden, out);
-    stats_.compute_s += compute.seconds();
-    Stopwatch send;
-    transport_.send(transport_.rank() + 1, Channel::Activations, encode_batch(msg));
-    stats_.send_wait_s += send.seconds();
-    return std::nullopt;
+    dst = transport_.rank() + 1;
+    channel = Channel::Activations;
+  } else {
+    result = sample(msg, out);
   }
-  TokensMessage result = sample(msg, out);
-  stats_.compute_s += compute.seconds();
-  if (transport_.rank() == 0) return result;
-  Stopwatch send;
-  transport_.send(0, Channel::Tokens, encode_tokens(result));
-  stats_.send_wait_s += send.seconds();
+  const auto t1 = Clock::now();
+  stats_.compute_s += seconds(t0, t1);
+  trace_.add("compute", msg.batch_id, n, t0, t1);
+  if (result && transport_.rank() == 0) return result;  // one stage: nothing to send
+
+  reply = result ? encode_tokens(*result) : encode_batch(msg, hop_type_);
+  transport_.send(dst, channel, std::move(reply));
+  const auto t2 = Clock::now();
+  stats_.send_wait_s += seconds(t1, t2);
+  trace_.add("send", msg.batch_id, n, t1, t2);
   return std::nullopt;
 }
 
@@ -73,24 +81,29 @@ TokensMessage StageRuntime::sample(const BatchMessage& msg, TensorView logits) {
 
 void StageRuntime::serve() {
   for (;;) {
-    Stopwatch wait;
+    const auto t0 = Clock::now();
     Bytes bytes = transport_.recv(transport_.rank() - 1, Channel::Activations);
-    stats_.recv_wait_s += wait.seconds();
+    const auto t1 = Clock::now();
+    stats_.recv_wait_s += seconds(t0, t1);
     if (message_kind(bytes) == MessageKind::Shutdown) {
       if (!stage_.spec().is_last)
         transport_.send(transport_.rank() + 1, Channel::Activations, encode_shutdown());
       return;
     }
     BatchMessage msg = decode_batch(bytes);
+    trace_.add("receive", msg.batch_id, int64_t(msg.positions.size()), t0, t1);
     process(msg, {});
   }
 }
 
 TokensMessage StageRuntime::receive_tokens() {
-  Stopwatch wait;
+  const auto t0 = Clock::now();
   Bytes bytes = transport_.recv(transport_.size() - 1, Channel::Tokens);
-  stats_.recv_wait_s += wait.seconds();
-  return decode_tokens(bytes);
+  const auto t1 = Clock::now();
+  stats_.recv_wait_s += seconds(t0, t1);
+  TokensMessage m = decode_tokens(bytes);
+  trace_.add("receive tokens", m.batch_id, int64_t(m.tokens.size()), t0, t1);
+  return m;
 }
 
 void StageRuntime::send_shutdown() {

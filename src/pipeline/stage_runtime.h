@@ -10,22 +10,26 @@
 
 #include "model/llama_stage.h"
 #include "pipeline/messages.h"
+#include "pipeline/trace.h"
 #include "transport/transport.h"
 
 namespace llmpipe {
 
 struct StageStats {
   double load_s = 0;
-  double compute_s = 0;    // forward passes and sampling
-  double send_wait_s = 0;  // handing messages to the transport
-  double recv_wait_s = 0;  // waiting for input
+  double run_s = 0;        // from the start barrier to the end of this rank's work
+  double compute_s = 0;    // forward passes and sampling (busy time)
+  double send_wait_s = 0;  // handing messages to the transport (encoding included)
+  double recv_wait_s = 0;  // waiting for input (idle time)
   uint64_t batches = 0;
   uint64_t tokens = 0;
 };
 
 class StageRuntime {
  public:
-  StageRuntime(Transport& transport, LlamaStage& stage, int64_t n_slots);
+  // `hop_type`: how activations travel to the next stage (F32, or F16/BF16 to halve the bytes).
+  StageRuntime(Transport& transport, LlamaStage& stage, int64_t n_slots, DType hop_type,
+               TraceRecorder& trace);
 
   // Runs `msg` through the stage (first stage: embeds `tokens`; others: msg.hidden).
   // Returns the sampled tokens when this is the last stage and rank 0 (P = 1); otherwise sends
@@ -48,6 +52,8 @@ class StageRuntime {
 
   Transport& transport_;
   LlamaStage& stage_;
+  DType hop_type_;
+  TraceRecorder& trace_;
   StageStats stats_;
   std::vector<std::optional<Sampler>> samplers_;  // last stage: one per KV slot
   std::vector<float> logits_host_;

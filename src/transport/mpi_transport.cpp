@@ -100,6 +100,19 @@ void MpiTransport::reap_sends(bool wait_all) {
   }
 }
 
+void MpiTransport::barrier() {
+  MPI_Request request = MPI_REQUEST_NULL;
+  LLMPIPE_MPI(MPI_Ibarrier(MPI_COMM_WORLD, &request));
+  int done = 0;
+  auto pause = std::chrono::microseconds(20);
+  for (;;) {
+    LLMPIPE_MPI(MPI_Test(&request, &done, MPI_STATUS_IGNORE));
+    if (done) return;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(1000));
+  }
+}
+
 void MpiTransport::flush() { reap_sends(true); }
 
 void MpiTransport::abort(int code) {

@@ -23,6 +23,7 @@ class MpiTransport final : public Transport {
   std::string host() const override { return host_; }
   void send(int dst, Channel ch, Bytes bytes) override;
   Bytes recv(int src, Channel ch) override;
+  void barrier() override;
   void flush() override;
   [[noreturn]] void abort(int code) override;
 

@@ -29,6 +29,8 @@ class Transport {
   // Blocks until the next message on `ch` from `src` arrives; yields the CPU while waiting,
   // so that oversubscribed ranks do not steal each other's cores.
   virtual Bytes recv(int src, Channel ch) = 0;
+  // Returns once every rank has called it (yielding the CPU while waiting).
+  virtual void barrier() = 0;
   // Waits until every message this rank sent has left (before shutting down).
   virtual void flush() = 0;
   // Ends every rank of the job after an error on this one: no rank is left waiting.

@@ -9,7 +9,7 @@ out=${OUTPUT_DIR:-out/main-job}
 export OMPI_MCA_mpi_yield_when_idle=1
 mpirun --allow-run-as-root --oversubscribe --bind-to none -n 2 \
   build/llmpipe run --exp-config configs/exp_config.json --parallel-config configs/ds_config.json \
-  --output-dir "$out"
+  --output-dir "$out" --trace "$out/trace.json"
 python3 - "$out" <<'PY'
 import json, sys
 out = sys.argv[1]
@@ -22,7 +22,8 @@ print("== metrics ==")
 print(f"{m['prompts']} prompts, {m['completion_tokens']} completion tokens in {m['wall_s']:.2f} s = "
       f"{m['tokens_per_s']:.1f} tok/s on {m['world_size']} ranks, layer split {m['layer_split']}")
 for s in m["stages"]:
-    print(f"  rank {s['rank']} layers {s['layers']}: compute {s['compute_s']:.3f} s, "
-          f"recv wait {s['recv_wait_s']:.3f} s, send wait {s['send_wait_s']:.3f} s")
-print(f"outputs: {out}/ (completions.jsonl, metrics.json, rank_*.log)")
+    print(f"  rank {s['rank']} layers {s['layers']}: compute {s['compute_s']:.3f} s "
+          f"(busy {100 * s['busy_fraction']:.0f}%), recv wait {s['recv_wait_s']:.3f} s, "
+          f"send wait {s['send_wait_s']:.3f} s")
+print(f"outputs: {out}/ (completions.jsonl, metrics.json, rank_*.log, trace.json for ui.perfetto.dev)")
 PY

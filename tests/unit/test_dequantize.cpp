@@ -56,8 +56,7 @@ std::vector<float> write_read_dequantize(DType dtype, int64_t cols, int64_t rows
 }
 
 // Bit-exact comparison with the float64 decoding (which must itself be f32-representable).
-void expect_exact(const std::vector<float>& got, const std::vector<double>& want,
-                  const std::vector<uint8_t>& bytes, DType dtype) {
+void expect_exact(const std::vector<float>& got, const std::vector<double>& want, DType dtype) {
   ASSERT_EQ(got.size(), want.size());
   int failures = 0;
   for (size_t i = 0; i < got.size() && failures < 10; ++i) {
@@ -71,14 +70,13 @@ void expect_exact(const std::vector<float>& got, const std::vector<double>& want
       ++failures, ADD_FAILURE() << dtype_name(dtype) << " element " << i << ": got " << got[i]
                                 << ", want " << want[i];
   }
-  (void)bytes;
 }
 
 void check(DType dtype, int64_t cols, int64_t rows, const std::vector<uint8_t>& bytes) {
   SCOPED_TRACE(std::string(dtype_name(dtype)) + " [" + std::to_string(cols) + ", " +
                std::to_string(rows) + "]");
   const auto got = write_read_dequantize(dtype, cols, rows, bytes);
-  expect_exact(got, test::decode_f64(dtype, bytes.data(), cols * rows), bytes, dtype);
+  expect_exact(got, test::decode_f64(dtype, bytes.data(), cols * rows), dtype);
 }
 
 std::vector<uint8_t> u16_bytes(const std::vector<uint16_t>& v) {

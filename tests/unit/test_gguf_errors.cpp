@@ -50,7 +50,9 @@ auto info(std::string name, std::vector<int64_t> dims, uint32_t type = kGgmlF32,
 
 TEST(GgufReaderErrors, MissingFile) {
   test::expect_error([] { (void)Reader::open("/nonexistent/dir/model.gguf"); },
-                     {"/nonexistent/dir/model.gguf"});
+                     {"cannot open /nonexistent/dir/model.gguf"});
+  test::TempDir dir;
+  test::expect_error([&] { (void)Reader::open(dir.file("")); }, {"is not a regular file"});
 }
 
 TEST(GgufReaderErrors, EmptyFile) { expect_open_error({}, {"not a GGUF file", "0 bytes"}); }

@@ -126,6 +126,30 @@ TEST(GgufModelLoad, MissingHyperParameterKeyIsNamed) {
   }
 }
 
+TEST(GgufModelLoad, HyperParameterOfWrongTypeIsNamed) {
+  test::TempDir dir;
+  const auto path = dir.file("tiny.gguf");
+  test::TinyLlamaOptions o;
+  o.override_keys = {{"llama.block_count", gguf::Value{std::string("2")}}};
+  test::write_tiny_llama(path, o);
+  test::expect_error([&] { (void)open_model(path); },
+                     {"metadata key llama.block_count", "should be an integer", "is string"});
+  o.override_keys = {{"general.architecture", gguf::Value{uint32_t(1)}}};
+  test::write_tiny_llama(path, o);
+  test::expect_error([&] { (void)open_model(path); },
+                     {"metadata key general.architecture", "should be a string", "is u32"});
+}
+
+TEST(GgufModelLoad, PartialRopeIsRejected) {
+  test::TempDir dir;
+  const auto path = dir.file("tiny.gguf");
+  test::TinyLlamaOptions o;
+  o.override_keys = {{"llama.rope.dimension_count", gguf::Value{uint32_t(8)}}};  // head_dim 16
+  test::write_tiny_llama(path, o);
+  test::expect_error([&] { (void)open_model(path); },
+                     {"llama.rope.dimension_count = 8", "partial RoPE is not supported"});
+}
+
 TEST(GgufModelLoad, OptionalHyperParametersTakeDefaults) {
   // head_count_kv defaults to head_count (no GQA), epsilon to 1e-5, rope dims to head_dim.
   test::TempDir dir;
@@ -190,7 +214,8 @@ struct ForwardCase {
 
 // Runs the tiny model as one stage on a 6-token prompt and compares the last token's logits with
 // the float64 reference on the same stored weights. F32 KV cache and F32 accumulation: the only
-// differences are float rounding, ~1e-6 on logits of magnitude ~1, hence a 1e-4 bound.
+// differences are float rounding (measured: at most 3.7e-6 over all cases, logits up to ~3.5 in
+// magnitude), hence a 1e-4 bound.
 void check_forward(const ForwardCase& c) {
   SCOPED_TRACE(std::string(dtype_name(c.dtype)) + (c.tied ? " tied" : " untied"));
   test::TempDir dir;

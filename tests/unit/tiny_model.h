@@ -33,6 +33,8 @@ struct TinyLlamaOptions {
   std::set<std::string> omit_tensors;
   std::set<std::string> omit_keys;
   std::map<std::string, std::vector<int64_t>> shape_overrides;  // GGUF order
+  // Set after the standard keys: replaces one of them (e.g. with another type) or adds a key.
+  std::vector<gguf::KeyValue> override_keys;
 };
 
 struct TinyLlama {
@@ -99,6 +101,7 @@ inline TinyLlama write_tiny_llama(const std::string& path, const TinyLlamaOption
   key("llama.rope.dimension_count", uint32_t(o.n_embd / o.n_head));
   if (!o.omit_keys.count("llama.attention.layer_norm_rms_epsilon"))
     w.set_f32("llama.attention.layer_norm_rms_epsilon", h.rms_eps);
+  for (const auto& kv : o.override_keys) w.set(kv.key, kv.value);
 
   std::mt19937 rng(o.seed);
   std::vector<std::vector<uint8_t>> bytes;

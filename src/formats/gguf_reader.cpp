@@ -1,6 +1,7 @@
 #include "formats/gguf_reader.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -246,6 +247,8 @@ std::optional<int64_t> Reader::get_int(std::string_view key) const {
   const Value* v = find(key);
   if (!v) return std::nullopt;
   if (!v->is_integer()) wrong_type(path_, key, *v, "an integer");
+  if (const auto* u = std::get_if<uint64_t>(&v->v); u && *u > uint64_t(INT64_MAX))
+    fail(path_, ": metadata key ", key, " = ", *u, " is too large (more than 2^63 - 1)");
   return v->as_int();
 }
 

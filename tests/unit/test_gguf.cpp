@@ -127,6 +127,7 @@ TEST(GgufRoundTrip, TypedGettersConvertCompatibleTypes) {
   EXPECT_EQ(r.get_float("t.f32"), double(-1.5e-30f));
   EXPECT_EQ(r.get_float("t.f64"), 3.141592653589793);
   EXPECT_EQ(r.get_float("t.i32"), -2e9);
+  EXPECT_EQ(r.get_float("t.u64"), 1.8e19);  // as a double, a u64 above INT64_MAX is fine
   EXPECT_EQ(r.get_bool("t.bool_true"), true);
   EXPECT_EQ(r.get_bool("t.bool_false"), false);
   EXPECT_EQ(r.get_string("t.string"), "héllo\nwörld");
@@ -138,7 +139,7 @@ TEST(GgufRoundTrip, TypedGettersConvertCompatibleTypes) {
   EXPECT_FALSE(r.get_string("absent").has_value());
   EXPECT_EQ(r.get_array("absent"), nullptr);
   // A u64 above INT64_MAX cannot be returned as int64: an error, not a wrapped value.
-  test::expect_error([&] { (void)r.get_int("t.u64"); }, {"18000000000000000000", "too large"});
+  test::expect_error([&] { (void)r.get_int("t.u64"); }, {"metadata key t.u64", "18000000000000000000", "too large"});
 }
 
 struct TensorCase {

@@ -1,5 +1,7 @@
 #include "formats/gguf_reader.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -28,6 +30,7 @@ class HeaderStream {
 
   uint64_t pos() const { return pos_; }
   uint64_t size() const { return size_; }
+  const std::string& path() const { return path_; }
 
   void read(void* dst, uint64_t n, const char* what) {
     if (n > size_ - pos_)
@@ -61,18 +64,36 @@ class HeaderStream {
 
 Value read_value(HeaderStream& in, ValueType type, const std::string& key, int depth);
 
+// Fewest bytes one value of type t takes in the file (a string's or array's length prefix).
+uint64_t min_encoded_bytes(ValueType t) {
+  switch (t) {
+    case ValueType::U8: case ValueType::I8: case ValueType::Bool: return 1;
+    case ValueType::U16: case ValueType::I16: return 2;
+    case ValueType::U32: case ValueType::I32: case ValueType::F32: return 4;
+    case ValueType::U64: case ValueType::I64: case ValueType::F64: case ValueType::String: return 8;
+    case ValueType::Array: return 12;  // element type + length
+  }
+  return 1;
+}
+
 Array read_array(HeaderStream& in, const std::string& key, int depth) {
-  if (depth > kMaxArrayDepth) fail("metadata key ", key, ": arrays nested too deeply");
+  if (depth > kMaxArrayDepth)
+    fail(in.path(), ": metadata key ", key, ": arrays nested too deeply (more than ",
+         kMaxArrayDepth + 1, " levels)");
   Array a;
   const auto raw_type = in.get<uint32_t>("array type");
   if (raw_type > uint32_t(ValueType::F64))
-    fail("metadata key ", key, ": unknown array element type ", raw_type);
+    fail(in.path(), ": metadata key ", key, ": unknown array element type ", raw_type);
   a.type = ValueType(raw_type);
   const uint64_t n = in.get<uint64_t>("array length");
-  // Each element takes at least one byte in the file: a larger count is corrupt.
-  if (n > in.size() - in.pos())
-    fail("metadata key ", key, ": array length ", n, " exceeds the file size");
-  a.items.reserve(n);
+  // Each element takes at least min_encoded_bytes in the file: a larger count is corrupt.
+  const uint64_t remaining = in.size() - in.pos();
+  if (n > remaining / min_encoded_bytes(a.type))
+    fail(in.path(), ": metadata key ", key, ": array length ", n, " of ",
+         value_type_name(a.type), " exceeds the ", remaining, " bytes left in the file");
+  // Reserve a bounded amount: a Value is much larger than its encoding, so reserving n could
+  // still ask for many times the file size; reads past this grow the vector as data arrives.
+  a.items.reserve(size_t(std::min<uint64_t>(n, 4096)));
   for (uint64_t i = 0; i < n; ++i) a.items.push_back(read_value(in, a.type, key, depth + 1));
   return a;
 }
@@ -88,7 +109,8 @@ Value read_value(HeaderStream& in, ValueType type, const std::string& key, int d
     case ValueType::F32: return {in.get<float>("f32")};
     case ValueType::Bool: {
       const auto b = in.get<uint8_t>("bool");
-      if (b > 1) fail("metadata key ", key, ": bool value ", int(b), " is neither 0 nor 1");
+      if (b > 1)
+        fail(in.path(), ": metadata key ", key, ": bool value ", int(b), " is neither 0 nor 1");
       return {b == 1};
     }
     case ValueType::String: return {in.string("string value")};
@@ -97,7 +119,7 @@ Value read_value(HeaderStream& in, ValueType type, const std::string& key, int d
     case ValueType::I64: return {in.get<int64_t>("i64")};
     case ValueType::F64: return {in.get<double>("f64")};
   }
-  fail("metadata key ", key, ": unknown value type ", uint32_t(type));
+  fail(in.path(), ": metadata key ", key, ": unknown value type ", uint32_t(type));
 }
 
 TensorInfo read_tensor_info(HeaderStream& in, const std::string& path) {
@@ -113,9 +135,10 @@ TensorInfo read_tensor_info(HeaderStream& in, const std::string& path) {
     // byte-size arithmetic below from overflowing.
     if (ne <= 0 || ne > (int64_t(1) << 40))
       fail(path, ": tensor ", t.name, " has an absurd dimension ", ne);
+    // Checked before multiplying: elements * ne could overflow int64 (2^42 * 2^40).
+    if (elements > (int64_t(1) << 42) / ne)
+      fail(path, ": tensor ", t.name, " has an absurd element count (more than 2^42)");
     elements *= ne;
-    if (elements > (int64_t(1) << 42))
-      fail(path, ": tensor ", t.name, " has an absurd element count");
     t.shape.push_back(ne);
   }
   const auto ggml_type = in.get<uint32_t>("tensor type");
@@ -178,8 +201,10 @@ Reader Reader::open(const std::string& path) {
   }
 
   if (const auto a = r.get_int("general.alignment")) {
-    if (*a <= 0 || (*a & (*a - 1)) != 0 || *a > (1 << 20))
+    if (*a <= 0 || (*a & (*a - 1)) != 0)
       fail(path, ": general.alignment = ", *a, " is not a power of two");
+    if (*a > (1 << 20))
+      fail(path, ": general.alignment = ", *a, " is absurdly large (more than ", 1 << 20, ")");
     r.alignment_ = uint64_t(*a);
   }
 
@@ -222,6 +247,8 @@ std::optional<int64_t> Reader::get_int(std::string_view key) const {
   const Value* v = find(key);
   if (!v) return std::nullopt;
   if (!v->is_integer()) wrong_type(path_, key, *v, "an integer");
+  if (const auto* u = std::get_if<uint64_t>(&v->v); u && *u > uint64_t(INT64_MAX))
+    fail(path_, ": metadata key ", key, " = ", *u, " is too large (more than 2^63 - 1)");
   return v->as_int();
 }
 

@@ -47,6 +47,7 @@ int64_t Value::as_int() const {
 double Value::as_double() const {
   if (type() == ValueType::F32) return std::get<float>(v);
   if (type() == ValueType::F64) return std::get<double>(v);
+  if (type() == ValueType::U64) return double(std::get<uint64_t>(v));  // may exceed int64
   return double(as_int());
 }
 

@@ -1,0 +1,52 @@
+// `llmpipe quantize`: converts a GGUF model's weight matrices to another type.
+#include <cstdio>
+#include <memory>
+
+#include "app/commands.h"
+#include "app/dtype_option.h"
+#include "bench/memory_stats.h"
+#include "convert/quantize_model.h"
+#include "core/thread_pool.h"
+
+namespace llmpipe::app {
+
+namespace {
+
+struct QuantizeCliOptions {
+  std::string input, output, type;
+  int threads = available_cpus();
+  bool quiet = false;
+};
+
+void run_quantize(const QuantizeCliOptions& o) {
+  const QuantizeSummary s = quantize_model(
+      o.input, o.output,
+      {.type = parse_dtype(o.type), .threads = o.threads, .progress = !o.quiet});
+  std::fprintf(stderr,
+               "wrote %s: %zu tensors (%zu converted to %s), %.1f MB -> %.1f MB of tensor data; "
+               "peak RSS %.1f MiB\n",
+               o.output.c_str(), s.n_tensors, s.n_converted, o.type.c_str(),
+               double(s.in_bytes) / 1e6, double(s.out_bytes) / 1e6,
+               double(peak_rss_bytes()) / double(1 << 20));
+}
+
+}  // namespace
+
+void register_quantize(CLI::App& app) {
+  auto o = std::make_shared<QuantizeCliOptions>();
+  auto* cmd = app.add_subcommand(
+      "quantize",
+      "Convert a GGUF model's weight matrices (2-D tensors, embeddings included) to another type; "
+      "norms are stored as f32, metadata is copied");
+  cmd->add_option("input", o->input, "Input .gguf model (f32, f16, bf16, q8_0 or q4_0 tensors)")
+      ->required();
+  cmd->add_option("output", o->output, "Output .gguf file")->required();
+  add_dtype_option(cmd, "--type", o->type, "Type of the weight matrices")->required();
+  cmd->add_option("-t,--threads", o->threads, "Conversion threads")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("-q,--quiet", o->quiet, "No progress on stderr");
+  cmd->callback([o] { run_quantize(*o); });
+}
+
+}  // namespace llmpipe::app

@@ -1,6 +1,7 @@
 // `llmpipe quantize`: converts a GGUF model's weight matrices to another type.
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include "app/commands.h"
 #include "app/dtype_option.h"
@@ -13,7 +14,7 @@ namespace llmpipe::app {
 namespace {
 
 struct QuantizeCliOptions {
-  std::string input, output, type;
+  std::string input, output, type, fallback;
   int threads = available_cpus();
   bool quiet = false;
 };
@@ -21,7 +22,17 @@ struct QuantizeCliOptions {
 void run_quantize(const QuantizeCliOptions& o) {
   const QuantizeSummary s = quantize_model(
       o.input, o.output,
-      {.type = parse_dtype(o.type), .threads = o.threads, .progress = !o.quiet});
+      {.type = parse_dtype(o.type),
+       .fallback = o.fallback.empty() ? std::nullopt : std::optional(parse_dtype(o.fallback)),
+       .threads = o.threads,
+       .progress = !o.quiet});
+  if (!s.fallback_tensors.empty()) {
+    std::fprintf(stderr, "%zu matrices stored as %s (rows not a whole number of %s blocks):",
+                 s.fallback_tensors.size(), o.fallback.c_str(), o.type.c_str());
+    for (size_t i = 0; i < s.fallback_tensors.size() && i < 8; ++i)
+      std::fprintf(stderr, " %s", s.fallback_tensors[i].c_str());
+    std::fprintf(stderr, "%s\n", s.fallback_tensors.size() > 8 ? " ..." : "");
+  }
   std::fprintf(stderr,
                "wrote %s: %zu tensors (%zu converted to %s), %.1f MB -> %.1f MB of tensor data; "
                "peak RSS %.1f MiB\n",
@@ -42,6 +53,9 @@ void register_quantize(CLI::App& app) {
       ->required();
   cmd->add_option("output", o->output, "Output .gguf file")->required();
   add_dtype_option(cmd, "--type", o->type, "Type of the weight matrices")->required();
+  add_dtype_option(cmd, "--fallback", o->fallback,
+                   "Type for matrices whose rows are not a whole number of --type's 32-element "
+                   "blocks (default: such a matrix is an error)");
   cmd->add_option("-t,--threads", o->threads, "Conversion threads")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

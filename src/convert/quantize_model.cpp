@@ -11,8 +11,18 @@
 namespace llmpipe {
 
 namespace {
-DType target_type(const gguf::TensorInfo& t, DType type) {
-  return t.shape.size() >= 2 ? type : DType::F32;
+bool fits(const gguf::TensorInfo& t, DType type) { return t.cols() % dtype_block_size(type) == 0; }
+
+// Matrices become `type` (or the fallback where rows do not fit its blocks), vectors F32.
+DType target_type(const std::string& path, const gguf::TensorInfo& t, const QuantizeOptions& o) {
+  if (t.shape.size() < 2) return DType::F32;
+  if (fits(t, o.type)) return o.type;
+  if (o.fallback && fits(t, *o.fallback)) return *o.fallback;
+  fail(path, ": cannot convert tensor ", t.name, " ", t.shape_string(), " to ", dtype_name(o.type),
+       ": its rows of ", t.cols(), " elements are not a multiple of the ", dtype_name(o.type),
+       " block size ", dtype_block_size(o.type),
+       o.fallback ? cat(" (nor of the fallback ", dtype_name(*o.fallback), "'s)")
+                  : std::string(" (give a fallback type, e.g. --fallback f16, for such tensors)"));
 }
 }  // namespace
 
@@ -30,11 +40,8 @@ QuantizeSummary quantize_model(const std::string& in_path, const std::string& ou
   QuantizeSummary s;
   uint64_t total = 0;
   for (const auto& t : in.tensors()) {
-    const DType type = target_type(t, o.type);
-    if (t.cols() % dtype_block_size(type) != 0)
-      fail(in_path, ": cannot convert tensor ", t.name, " ", t.shape_string(), " to ",
-           dtype_name(type), ": its rows of ", t.cols(), " elements are not a multiple of the ",
-           dtype_name(type), " block size ", dtype_block_size(type));
+    const DType type = target_type(in_path, t, o);
+    if (t.shape.size() >= 2 && type != o.type) s.fallback_tensors.push_back(t.name);
     w.add_tensor(t.name, type, t.shape);
     total += dtype_row_bytes(type, t.cols()) * uint64_t(t.rows());
     s.n_converted += type != t.dtype;
@@ -53,7 +60,7 @@ QuantizeSummary quantize_model(const std::string& in_path, const std::string& ou
     progress.start_tensor(i, t.name);
     const MappedRegion src = in.map_tensor(t);  // released after this tensor
     const size_t in_row = dtype_row_bytes(t.dtype, t.cols());
-    const DType type = target_type(t, o.type);
+    const DType type = target_type(in_path, t, o);
     if (type == t.dtype) {  // unchanged: copy the bytes
       w.write_tensor_data(src.bytes());
       progress.add_bytes(src.size());

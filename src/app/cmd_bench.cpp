@@ -56,6 +56,7 @@ void run_bench(const BenchCliOptions& o) {
   for (auto& t : tests) {
     t.samples_ns = t.n_prompt > 0 ? bench.prefill(t.n_prompt, o.reps, o.warmup)
                                   : bench.decode(t.n_gen, o.reps, o.warmup);
+    t.cpu_ns = bench.last_cpu_ns();
     if (o.json)
       std::cout << json_record(ctx, t, peak_rss_bytes()).dump() << std::endl;
     else
@@ -71,6 +72,9 @@ void run_bench(const BenchCliOptions& o) {
                  "bw floor: fraction of the measured read bandwidth (%.2f GB/s) that decoding "
                  "achieves reading every weight once per token (1 = at the floor)\n",
                  ctx.bandwidth_gbs);
+  std::fprintf(info,
+               "cpu util: process CPU time / (wall time x threads); well below 1 means other "
+               "processes shared the cores and the timings are pessimistic\n");
 }
 
 }  // namespace

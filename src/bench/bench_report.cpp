@@ -47,15 +47,21 @@ double floor_fraction(const BenchContext& c, const TestResult& r) {
   return floor_s * test_stats(r).avg_ts;  // floor time per token / measured time per token
 }
 
+double cpu_utilization(const TestResult& r, int threads) {
+  double wall = 0;
+  for (double ns : r.samples_ns) wall += ns;
+  return wall > 0 && threads > 0 ? r.cpu_ns / (wall * threads) : 0;
+}
+
 std::string human_size(uint64_t bytes) {
   if (bytes >= (uint64_t(1) << 30)) return fmt("%.2f GiB", double(bytes) / double(1 << 30));
   return fmt("%.2f MiB", double(bytes) / double(1 << 20));
 }
 
 std::string markdown_header() {
-  return "| model | size | params | backend | threads | test | t/s | bw floor |\n"
+  return "| model | size | params | backend | threads | test | t/s | bw floor | cpu util |\n"
          "| ------------------------------ | ---------: | ---------: | ---------- | ------: | "
-         "------------: | -------------------: | ---------------: |\n";
+         "------------: | -------------------: | ---------------: | -------: |\n";
 }
 
 std::string markdown_row(const BenchContext& c, const TestResult& r) {
@@ -67,11 +73,12 @@ std::string markdown_row(const BenchContext& c, const TestResult& r) {
   if (r.n_gen > 0 && c.bandwidth_gbs > 0)
     floor = fmt("%.3f", floor_fraction(c, r)) +
             fmt(" (%.1f GB/s)", double(c.model.decode_bytes) * s.avg_ts / 1e9);
+  const std::string util = r.cpu_ns > 0 ? fmt("%.2f", cpu_utilization(r, c.threads)) : "-";
   char buf[512];
-  std::snprintf(buf, sizeof buf, "| %-30s | %10s | %10s | %-10s | %7d | %13s | %20s | %16s |\n",
+  std::snprintf(buf, sizeof buf, "| %-30s | %10s | %10s | %-10s | %7d | %13s | %20s | %16s | %8s |\n",
                 c.model.type.c_str(), human_size(c.model.size_bytes).c_str(), params_s.c_str(),
                 c.backend.c_str(), c.threads, r.name().c_str(),
-                fmt("%.2f ± %.2f", s.avg_ts, s.stddev_ts).c_str(), floor.c_str());
+                fmt("%.2f ± %.2f", s.avg_ts, s.stddev_ts).c_str(), floor.c_str(), util.c_str());
   return buf;
 }
 
@@ -100,6 +107,7 @@ nlohmann::ordered_json json_record(const BenchContext& c, const TestResult& r, u
       {"floor_fraction", floor_fraction(c, r)},
       {"decode_bytes_per_token", c.model.decode_bytes},
       {"peak_rss_bytes", peak_rss_bytes},
+      {"cpu_utilization", cpu_utilization(r, c.threads)},
   };
 }
 

@@ -1,7 +1,7 @@
 // Benchmark statistics and output in llama-bench's formats: a Markdown table (model, size,
 // params, backend, threads, test, t/s as "mean ± sd") and JSONL with llama-bench's keys
 // (model_filename, model_type, ..., samples_ts), plus our extras: backend, bandwidth_gbs,
-// floor_fraction (decode only) and peak_rss_bytes.
+// floor_fraction (decode only), peak_rss_bytes and cpu_utilization.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +17,7 @@ struct TestResult {
   int64_t n_prompt = 0;  // pp test: tokens prefilled
   int64_t n_gen = 0;     // tg test: tokens decoded
   std::vector<double> samples_ns;
+  double cpu_ns = 0;  // process CPU time over the samples; 0 if unknown
   std::string name() const;  // "pp512" or "tg128"
   int64_t tokens() const { return n_prompt + n_gen; }
 };
@@ -39,6 +40,10 @@ struct BenchContext {
 // Decode only: the time reading every weight once at the measured bandwidth would take, as a
 // fraction of the measured time per token (1 = at the memory-bandwidth floor). 0 for prefill.
 double floor_fraction(const BenchContext& c, const TestResult& r);
+
+// CPU time / (wall time x threads) over the samples: about 1 when the threads ran undisturbed
+// (and never waited), lower when other processes took the cores. 0 if unknown.
+double cpu_utilization(const TestResult& r, int threads);
 
 std::string markdown_header();
 std::string markdown_row(const BenchContext& c, const TestResult& r);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <ctime>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -48,6 +49,12 @@ ModelFacts facts_of(const std::string& path, const TensorSource& src, const Llam
   const std::string type_name = main == DType::F32 ? "all F32" : upper(dtype_name(main));
   f.type = "llama " + param_count_label(f.n_params) + " " + type_name;
   return f;
+}
+
+double process_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) * 1e9 + double(ts.tv_nsec);
 }
 
 double ns_since(std::chrono::steady_clock::time_point t0) {
@@ -114,7 +121,9 @@ std::vector<double> ModelBench::prefill(int64_t n_tokens, int reps, bool warmup)
     fail("prefill of ", n_tokens, " tokens exceeds the benchmark context of ", options_.n_ctx);
   if (warmup) prefill_once(n_tokens);
   std::vector<double> ns;
+  const double cpu0 = process_cpu_ns();
   for (int r = 0; r < reps; ++r) ns.push_back(prefill_once(n_tokens));
+  last_cpu_ns_ = process_cpu_ns() - cpu0;
   return ns;
 }
 
@@ -123,7 +132,9 @@ std::vector<double> ModelBench::decode(int64_t n_tokens, int reps, bool warmup) 
     fail("decode of ", n_tokens, " tokens exceeds the benchmark context of ", options_.n_ctx);
   if (warmup) decode_once(1);  // llama-bench warms decode up with one token
   std::vector<double> ns;
+  const double cpu0 = process_cpu_ns();
   for (int r = 0; r < reps; ++r) ns.push_back(decode_once(n_tokens));
+  last_cpu_ns_ = process_cpu_ns() - cpu0;
   return ns;
 }
 

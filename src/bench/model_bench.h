@@ -43,6 +43,9 @@ class ModelBench {
   // Nanoseconds of each of `reps` samples (after one unmeasured warm-up run if asked).
   std::vector<double> prefill(int64_t n_tokens, int reps, bool warmup);
   std::vector<double> decode(int64_t n_tokens, int reps, bool warmup);
+  // Process CPU time (every thread) over the measured samples of the last prefill()/decode():
+  // with the wall time it tells whether the threads had their cores (shared machines).
+  double last_cpu_ns() const { return last_cpu_ns_; }
 
  private:
   void forward(std::span<const int32_t> tokens, int64_t first_pos);
@@ -58,6 +61,7 @@ class ModelBench {
   std::vector<int32_t> tokens_, positions_, slots_;
   std::vector<float> logits_;
   uint64_t generation_ = 0;
+  double last_cpu_ns_ = 0;
 };
 
 // "3B", "7B", "20M": the size label llama.cpp puts in model_type.

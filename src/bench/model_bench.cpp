@@ -65,7 +65,8 @@ double ns_since(std::chrono::steady_clock::time_point t0) {
 
 std::string param_count_label(int64_t n) {
   if (n >= 1'000'000'000) return std::to_string(int64_t(std::llround(double(n) / 1e9))) + "B";
-  return std::to_string(int64_t(std::llround(double(n) / 1e6))) + "M";
+  if (n >= 1'000'000) return std::to_string(int64_t(std::llround(double(n) / 1e6))) + "M";
+  return std::to_string(int64_t(std::llround(double(n) / 1e3))) + "K";
 }
 
 ModelBench::ModelBench(const std::string& path, const BenchModelOptions& o)

@@ -64,7 +64,7 @@ class ModelBench {
   double last_cpu_ns_ = 0;
 };
 
-// "3B", "7B", "20M": the size label llama.cpp puts in model_type.
+// "3B", "7B", "20M", "292K": the size label llama.cpp puts in model_type.
 std::string param_count_label(int64_t n_params);
 
 }  // namespace llmpipe

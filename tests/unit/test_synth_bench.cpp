@@ -28,6 +28,7 @@ TEST(BenchReport, StatsAndFloor) {
   EXPECT_EQ(param_count_label(3'426'000'000), "3B");
   EXPECT_EQ(param_count_label(6'738'000'000), "7B");
   EXPECT_EQ(param_count_label(19'600'000), "20M");
+  EXPECT_EQ(param_count_label(292'000), "292K");
 }
 
 TEST(BenchReport, JsonHasLlamaBenchKeys) {
@@ -55,7 +56,8 @@ TEST(BenchProbe, BandwidthAndRss) {
 TEST(ModelBench, RunsOnTheBundledModel) {
   ModelBench b(test::model_path(), {.threads = 1, .n_ctx = 32, .batch = 16});
   EXPECT_GT(b.facts().n_params, 200000);
-  EXPECT_EQ(b.facts().type, "llama 0M all F32");
+  EXPECT_EQ(b.facts().type, "llama " + param_count_label(b.facts().n_params) + " all F32");
+  EXPECT_NE(b.facts().type.find("K all F32"), std::string::npos) << b.facts().type;
   EXPECT_GT(b.facts().decode_bytes, 0u);
   EXPECT_LE(b.facts().decode_bytes, b.facts().size_bytes);
   EXPECT_EQ(b.prefill(32, 2, true).size(), 2u);  // two batches of 16

@@ -7,6 +7,7 @@
 #include "convert/synth_model.h"
 #include "convert/synth_vocab.h"
 #include "formats/gguf_reader.h"
+#include "formats/gguf_writer.h"
 #include "model/llama_arch.h"
 #include "synth_test_util.h"
 #include "test_helpers.h"
@@ -50,6 +51,33 @@ TEST(SynthVocab, EncodesAndDecodesAnyText) {
   // Common words are single pieces, not bytes or letters.
   EXPECT_EQ(tok.encode("the", false).size(), 1u);
   EXPECT_EQ(tok.encode("Once upon a time", false).size(), 4u);
+}
+
+// Streaming a tensor in pieces gives the same file as writing it whole; overruns are errors.
+TEST(GgufWriterParts, PiecesEqualWholeTensors) {
+  test::TempDir dir;
+  std::vector<uint8_t> a(100), b(36);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = uint8_t(i);
+  for (size_t i = 0; i < b.size(); ++i) b[i] = uint8_t(200 - i);
+  auto declare = [](gguf::Writer& w) {
+    w.set_string("general.architecture", "llama");
+    w.add_tensor("a", DType::F32, {25});
+    w.add_tensor("b", DType::F16, {18});
+  };
+  gguf::Writer whole;
+  declare(whole);
+  whole.write_all(dir.file("whole.gguf"), {a, b});
+  gguf::Writer parts;
+  declare(parts);
+  parts.begin(dir.file("parts.gguf"));
+  parts.write_tensor_part(std::span(a).first(7));
+  parts.write_tensor_part(std::span(a).subspan(7));
+  parts.write_tensor_part(std::span(b).first(30));
+  test::expect_error([&] { parts.write_tensor_part(std::span(b).first(7)); },
+                     {"tensor b needs 36 bytes, got 37"});
+  parts.write_tensor_part(std::span(b).subspan(30));
+  parts.finish();
+  EXPECT_EQ(test::read_bytes(dir.file("whole.gguf")), test::read_bytes(dir.file("parts.gguf")));
 }
 
 TEST(SynthModel, SameSeedSameBytesOtherSeedOtherBytes) {

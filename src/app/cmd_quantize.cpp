@@ -34,9 +34,9 @@ void run_quantize(const QuantizeCliOptions& o) {
     std::fprintf(stderr, "%s\n", s.fallback_tensors.size() > 8 ? " ..." : "");
   }
   std::fprintf(stderr,
-               "wrote %s: %zu tensors (%zu converted to %s), %.1f MB -> %.1f MB of tensor data; "
+               "wrote %s (%s): %zu tensors, %zu of them converted, %.1f MB -> %.1f MB of tensor data; "
                "peak RSS %.1f MiB\n",
-               o.output.c_str(), s.n_tensors, s.n_converted, o.type.c_str(),
+               o.output.c_str(), o.type.c_str(), s.n_tensors, s.n_converted,
                double(s.in_bytes) / 1e6, double(s.out_bytes) / 1e6,
                double(peak_rss_bytes()) / double(1 << 20));
 }

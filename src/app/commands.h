@@ -7,6 +7,9 @@ namespace llmpipe::app {
 
 void register_generate(CLI::App& app);
 void register_info(CLI::App& app);
+void register_synth(CLI::App& app);
+void register_quantize(CLI::App& app);
+void register_bench(CLI::App& app);
 // MPI is initialized (from argc/argv) only when `run` actually runs, after parsing and --help.
 void register_run(CLI::App& app, int* argc, char*** argv);
 

@@ -11,6 +11,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "llmpipe 0.1.0");
   llmpipe::app::register_generate(app);
   llmpipe::app::register_info(app);
+  llmpipe::app::register_synth(app);
+  llmpipe::app::register_quantize(app);
+  llmpipe::app::register_bench(app);
   llmpipe::app::register_run(app, &argc, &argv);
   try {
     app.parse(argc, argv);

@@ -73,6 +73,7 @@ void Writer::begin(const std::string& path) {
   if (!out_) fail("cannot create ", path, ": ", std::strerror(errno));
   written_ = 0;
   next_tensor_ = 0;
+  current_done_ = 0;
 
   auto u32 = [&](uint32_t v) { put(&v, 4); };
   auto u64 = [&](uint64_t v) { put(&v, 8); };
@@ -131,11 +132,28 @@ void Writer::write_tensor_data(std::span<const uint8_t> bytes) {
   if (!out_) fail("GGUF writer: write_tensor_data() before begin()");
   if (next_tensor_ >= tensors_.size()) fail("GGUF writer: more tensor data than tensors");
   const auto& t = tensors_[next_tensor_];
+  if (current_done_ != 0)
+    fail("GGUF writer: tensor ", t.name, " was partly written (", current_done_, " of ", t.bytes,
+         " bytes)");
   if (bytes.size() != t.bytes)
     fail("GGUF writer: tensor ", t.name, " needs ", t.bytes, " bytes, got ", bytes.size());
+  write_tensor_part(bytes);
+}
+
+void Writer::write_tensor_part(std::span<const uint8_t> bytes) {
+  if (!out_) fail("GGUF writer: write_tensor_part() before begin()");
+  if (next_tensor_ >= tensors_.size()) fail("GGUF writer: more tensor data than tensors");
+  const auto& t = tensors_[next_tensor_];
+  if (bytes.size() > t.bytes - current_done_)
+    fail("GGUF writer: tensor ", t.name, " needs ", t.bytes, " bytes, got ",
+         current_done_ + bytes.size());
   put(bytes.data(), bytes.size());
-  pad_to_alignment();
-  ++next_tensor_;
+  current_done_ += bytes.size();
+  if (current_done_ == t.bytes) {
+    pad_to_alignment();
+    ++next_tensor_;
+    current_done_ = 0;
+  }
 }
 
 void Writer::finish() {

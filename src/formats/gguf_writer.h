@@ -35,6 +35,11 @@ class Writer {
   // tensor, in the order they were added, then finish().
   void begin(const std::string& path);
   void write_tensor_data(std::span<const uint8_t> bytes);
+  // The same in pieces, for tensors too large to hold: appends to the current tensor; when its
+  // declared size is reached the writer pads and moves on to the next tensor.
+  void write_tensor_part(std::span<const uint8_t> bytes);
+  uint64_t bytes_written() const { return written_; }
+  size_t tensor_count() const { return tensors_.size(); }
   void finish();  // checks every tensor was written, flushes and closes
 
   // Convenience for small files: all tensors' bytes at once, in declaration order.
@@ -57,6 +62,7 @@ class Writer {
   std::string path_;
   uint64_t written_ = 0;  // bytes written so far
   size_t next_tensor_ = 0;
+  uint64_t current_done_ = 0;  // bytes of tensor next_tensor_ written so far
 };
 
 }  // namespace llmpipe::gguf

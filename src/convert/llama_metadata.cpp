@@ -1,0 +1,54 @@
+#include "convert/llama_metadata.h"
+
+#include <vector>
+
+namespace llmpipe {
+
+uint32_t gguf_file_type(DType type) {
+  switch (type) {
+    case DType::F32: return 0;   // LLAMA_FTYPE_ALL_F32
+    case DType::F16: return 1;   // LLAMA_FTYPE_MOSTLY_F16
+    case DType::Q4_0: return 2;  // LLAMA_FTYPE_MOSTLY_Q4_0
+    case DType::Q8_0: return 7;  // LLAMA_FTYPE_MOSTLY_Q8_0
+    case DType::BF16: return 32; // LLAMA_FTYPE_MOSTLY_BF16
+  }
+  return 0;
+}
+
+void set_llama_metadata(gguf::Writer& w, const LlamaHParams& h, const std::string& name,
+                        DType weight_type) {
+  w.set_string("general.architecture", "llama");
+  w.set_string("general.name", name);
+  w.set_u32("general.file_type", gguf_file_type(weight_type));
+  if (weight_type == DType::Q8_0 || weight_type == DType::Q4_0)
+    w.set_u32("general.quantization_version", 2);
+  w.set_u32("llama.vocab_size", uint32_t(h.n_vocab));
+  w.set_u32("llama.context_length", uint32_t(h.n_ctx_train));
+  w.set_u32("llama.embedding_length", uint32_t(h.n_embd));
+  w.set_u32("llama.block_count", uint32_t(h.n_layer));
+  w.set_u32("llama.feed_forward_length", uint32_t(h.n_ff));
+  w.set_u32("llama.rope.dimension_count", uint32_t(h.head_dim()));
+  w.set_u32("llama.attention.head_count", uint32_t(h.n_head));
+  w.set_u32("llama.attention.head_count_kv", uint32_t(h.n_head_kv));
+  w.set_f32("llama.attention.layer_norm_rms_epsilon", h.rms_eps);
+  w.set_f32("llama.rope.freq_base", h.rope_freq_base);
+}
+
+void set_vocab_metadata(gguf::Writer& w, const Vocab& v) {
+  w.set_string("tokenizer.ggml.model", "llama");
+  w.set_string_array("tokenizer.ggml.tokens", v.tokens);
+  w.set_f32_array("tokenizer.ggml.scores", v.scores);
+  std::vector<int32_t> types;
+  types.reserve(v.types.size());
+  for (TokenType t : v.types) types.push_back(int32_t(t));
+  w.set_i32_array("tokenizer.ggml.token_type", types);
+  w.set_u32("tokenizer.ggml.bos_token_id", uint32_t(v.bos_id));
+  w.set_u32("tokenizer.ggml.eos_token_id", uint32_t(v.eos_id));
+  w.set_u32("tokenizer.ggml.unknown_token_id", uint32_t(v.unk_id));
+  if (v.pad_id) w.set_u32("tokenizer.ggml.padding_token_id", uint32_t(*v.pad_id));
+  w.set_bool("tokenizer.ggml.add_bos_token", v.add_bos);
+  w.set_bool("tokenizer.ggml.add_eos_token", false);
+  w.set_bool("tokenizer.ggml.add_space_prefix", v.add_space_prefix);
+}
+
+}  // namespace llmpipe

@@ -1,0 +1,22 @@
+// GGUF metadata of a LLaMA model as llama.cpp writes it: general.*, llama.* hyper-parameters
+// and tokenizer.ggml.* vocabulary keys.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/dtype.h"
+#include "formats/gguf_writer.h"
+#include "model/llama_hparams.h"
+#include "tokenizer/vocab.h"
+
+namespace llmpipe {
+
+// llama.cpp's general.file_type (llama_ftype) for a model whose matrices are `type`.
+uint32_t gguf_file_type(DType type);
+
+void set_llama_metadata(gguf::Writer& w, const LlamaHParams& h, const std::string& name,
+                        DType weight_type);
+void set_vocab_metadata(gguf::Writer& w, const Vocab& v);
+
+}  // namespace llmpipe

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "core/error.h"
+#include "pipeline/stop_signal.h"
 
 namespace llmpipe {
 
@@ -161,6 +162,13 @@ void Scheduler::run(std::vector<PromptRequest> prompts) {
   std::vector<int32_t> tokens;
   std::vector<Sequence*> row_owner;
   for (;;) {
+    // Between batches nothing is in flight: stopping here leaves the pipeline consistent.
+    if (stop_requested()) {
+      for (auto& s : slots_)
+        if (s) unfinished_.push_back({{"line", s->req.line}, {"id", s->req.id}});
+      for (const auto& r : pending) unfinished_.push_back({{"line", r.line}, {"id", r.id}});
+      break;
+    }
     for (size_t slot = 0; slot < slots_.size() && !pending.empty(); ++slot)
       while (!slots_[slot] && !pending.empty()) {
         admit(std::move(pending.front()), int32_t(slot));

@@ -36,8 +36,12 @@ class Scheduler {
             std::function<void(const nlohmann::json&)> on_error);
   ~Scheduler();
 
+  // Returns when every prompt is done, or early, between batches, once a stop signal arrived
+  // (stop_signal.h); then unfinished() lists the prompts it did not complete.
   void run(std::vector<PromptRequest> prompts);
   const SchedulerTotals& totals() const { return totals_; }
+  // {"line", "id"} of each prompt in flight or pending when the run stopped early.
+  const std::vector<nlohmann::json>& unfinished() const { return unfinished_; }
 
  private:
   struct Sequence;
@@ -55,6 +59,7 @@ class Scheduler {
   std::vector<std::unique_ptr<Sequence>> slots_;  // [batch_size], empty = free
   uint64_t next_batch_id_ = 1;
   SchedulerTotals totals_;
+  std::vector<nlohmann::json> unfinished_;
   int64_t total_prompts_ = 0;
   double start_s_ = 0;
 };

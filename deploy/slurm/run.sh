@@ -72,7 +72,11 @@ main() {
   fi
   local -a prefix
   profiler_prefix
-  local -a cmd=("${prefix[@]}" "$bin" run "$@")
+  # Compute threads = the task's CPUs: without a CPU-binding task plugin the rank would see
+  # every core of the node. Arguments given later (LLMPIPE_ARGS) still win.
+  local -a threads=()
+  [[ -n "${SLURM_CPUS_PER_TASK:-}" ]] && threads=(--threads "$SLURM_CPUS_PER_TASK")
+  local -a cmd=("${prefix[@]}" "$bin" run "${threads[@]}" "$@")
   log "exec ${cmd[*]}"
   if [[ "${LLMPIPE_DRY_RUN:-0}" == 1 ]]; then
     return 0

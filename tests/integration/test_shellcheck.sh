@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every shell script in the repository (scripts/, deploy/, tests/integration/, bench/) parses
+# Every shell script in the repository (scripts/, deploy/, tests/integration/, bench/, .ci/) parses
 # (`bash -n`) and is shellcheck-clean, with the settings in .shellcheckrc.
 set -euo pipefail
 
@@ -14,7 +14,7 @@ command -v shellcheck >/dev/null 2>&1 ||
 # Shell scripts: *.sh, *.sbatch, and extension-less files whose first line names bash or sh.
 list_scripts() {
   local dir f
-  for dir in scripts deploy tests/integration bench; do
+  for dir in scripts deploy tests/integration bench .ci; do
     [[ -d "$dir" ]] || continue
     while IFS= read -r -d '' f; do
       case "$f" in

@@ -6,7 +6,8 @@
 #   2. a rank killed mid-run: the job fails fast (non-zero sbatch exit within a bound) and the
 #      logs name the lost rank; completions.jsonl holds only whole lines;
 #   3. the time-limit warning (SIGUSR1 to the batch shell, what --signal=B:USR1@60 sends): the
-#      ranks stop between batches, list unfinished prompts, write metrics.json, exit 75.
+#      ranks stop between batches, list unfinished prompts, write metrics.json, exit 75;
+#   4. scripts/experiment in slurm mode (one sbatch job per sweep point).
 # Needs root (it starts munged, slurmctld and two slurmd); installs Slurm if missing.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/slurm_cluster.sh"
@@ -24,7 +25,7 @@ mkdir -p "$WORKDIR"
 # The test cluster has 2 cores per node: one CPU per rank (the default asks for 4).
 common=(--wait --nodes=2 --ntasks-per-node=1 --cpus-per-task=1 --time=5)
 
-# job_field JOBOUT FIELD: a value from the job's summary/output.
+# job_id_of SBATCH_OUTPUT: the job id sbatch printed.
 job_id_of() { grep -o 'Submitted batch job [0-9]*' "$1" | grep -o '[0-9]*$'; }
 
 # ---- 1. a two-node run ---------------------------------------------------------------------
@@ -173,3 +174,26 @@ print(f"ok: {len(done)} completed, {len(left)} listed as unfinished")
 PY
 grep -q "stop signal: SIGUSR1" "$WORK/stopped/job_summary.txt" || fail "summary lacks the stop signal"
 pass "SIGUSR1 before the time limit: clean stop in ${elapsed}s, exit 75, metrics.json written"
+
+# ---- 4. scripts/experiment in slurm mode: one sbatch job per point --------------------------
+cat >"$WORK/sweep.json" <<JSON
+{"name": "slurm", "mode": "slurm", "stages": [1, 2], "batch_sizes": [2], "reps": 1,
+ "max_new_tokens": 8, "slurm_args": ["--gres=none", "--cpus-per-task=1", "--time=5"],
+ "timeout_s": 120}
+JSON
+timeout --kill-after=5 300 "$LLMPIPE_SOURCE_DIR/scripts/experiment" "$WORK/sweep.json" \
+  -o "$WORK/sweep" --llmpipe "$LLMPIPE_BIN" --no-plots >"$WORK/sweep.log" 2>&1 ||
+  { cat "$WORK/sweep.log"; fail "experiment in slurm mode failed"; }
+python3 - "$WORK/sweep" <<'PY' || fail "slurm-mode experiment outputs"
+import csv, json, os, sys
+out = sys.argv[1]
+rows = list(csv.DictReader(open(f"{out}/results.csv")))
+assert [int(r["stages"]) for r in rows] == [1, 2], rows
+for r in rows:
+    d = os.path.join(out, r["run_dir"])
+    assert json.load(open(f"{d}/metrics.json"))["world_size"] == int(r["stages"])
+    assert "summary ==" in open(f"{d}/job.out").read(), "no job summary"
+assert "| 2 | 2 | 5 | 1 |" in open(f"{out}/report.md").read()
+print("ok: one Slurm job per point, results.csv and report.md")
+PY
+pass "experiment, mode slurm"

@@ -135,6 +135,11 @@ grep -Eq "task 1: Killed|rank 1|task 1" "$WORK/killed.job.out" ||
   { cat "$WORK/killed.job.out"; fail "the job output does not name the lost rank"; }
 grep -q "FAILED: srun exited" "$WORK/killed.job.out" || { cat "$WORK/killed.job.out"; fail "no failure line"; }
 grep -Eq "srun exit: [1-9]" "$WORK/killed/job_summary.txt" || fail "summary lacks the non-zero srun exit"
+grep -q "n2: task 1: Killed" "$WORK/killed/job_summary.txt" ||
+  { cat "$WORK/killed/job_summary.txt"; fail "summary does not name the killed rank and its node"; }
+# The survivor was told to stop (SIGTERM from --kill-on-bad-exit) and said so before exiting.
+grep -q "rank 0: received SIGTERM: exiting now" "$WORK/killed/srun_rank0.out" ||
+  { cat "$WORK/killed/srun_rank0.out"; fail "rank 0 did not report its prompt exit"; }
 [[ ! -f "$WORK/killed/metrics.json" ]] || fail "metrics.json written by a failed run"
 n=$(whole_lines "$WORK/killed/completions.jsonl") || fail "killed job: torn completions.jsonl"
 pass "rank killed: sbatch exit $rc ${elapsed}s after the kill, $n whole completion lines"

@@ -145,8 +145,13 @@ n=$(whole_lines "$WORK/killed/completions.jsonl") || fail "killed job: torn comp
 pass "rank killed: sbatch exit $rc ${elapsed}s after the kill, $n whole completion lines"
 
 # ---- 3. the time-limit warning: a clean early stop ------------------------------------------
-submit_long stopped
+# Submitted through submit.sh this time: sizes from environment variables, no GPU gres.
+PROMPTS=$WORK/many.jsonl OUTPUT_DIR=$WORK/stopped LLMPIPE_ARGS="-n 128 --threads 1" \
+  NODES=2 TASKS_PER_NODE=1 CPUS_PER_TASK=1 GPUS_PER_TASK=0 TIME_LIMIT=5 JOB_OUTPUT=$WORK/stopped.job.out \
+  timeout --kill-after=5 150 "$LLMPIPE_SOURCE_DIR/deploy/slurm/submit.sh" --wait >"$WORK/stopped.sbatch" 2>&1 &
+job_pid=$!
 wait_for_completions stopped
+grep -q -- "--gres=none" "$WORK/stopped.sbatch" || { cat "$WORK/stopped.sbatch"; fail "submit.sh did not drop the GPU request"; }
 job=$(job_id_of "$WORK/stopped.sbatch")
 # Wait for the job id (sbatch prints it at once, but it runs in the background).
 for _ in $(seq 1 50); do

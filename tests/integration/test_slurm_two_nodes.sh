@@ -7,7 +7,9 @@
 #      logs name the lost rank; completions.jsonl holds only whole lines;
 #   3. the time-limit warning (SIGUSR1 to the batch shell, what --signal=B:USR1@60 sends): the
 #      ranks stop between batches, list unfinished prompts, write metrics.json, exit 75;
-#   4. scripts/experiment in slurm mode (one sbatch job per sweep point).
+#   4. scripts/experiment in slurm mode (one sbatch job per sweep point);
+#   5. container mode (IMAGE set) through fake_apptainer.sh, which checks that every path the
+#      ranks get lies under a bind (/tmp/workspace, /app, /workspace/model) and runs it natively.
 # Needs root (it starts munged, slurmctld and two slurmd); installs Slurm if missing.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/slurm_cluster.sh"
@@ -207,3 +209,23 @@ assert "| 2 | 2 | 5 | 1 |" in open(f"{out}/report.md").read()
 print("ok: one Slurm job per point, results.csv and report.md")
 PY
 pass "experiment, mode slurm"
+
+# ---- 5. container mode: the binds and container paths submit.sbatch builds ------------------
+: >"$WORK/fake.sif"
+rc=0
+env -u LLMPIPE_BIN IMAGE="$WORK/fake.sif" APPTAINER="$LLMPIPE_SOURCE_DIR/tests/integration/fake_apptainer.sh" \
+  FAKE_APPTAINER_LLMPIPE="$LLMPIPE_BIN" FAKE_APPTAINER_LOG="$WORK/apptainer.log" MODULES="" \
+  OUTPUT_DIR="$WORK/container" LLMPIPE_ARGS="-n 8" \
+  timeout --kill-after=5 120 sbatch "${common[@]}" --gres=none --output="$WORK/container.job.out" "$SUBMIT" \
+  >"$WORK/container.sbatch" 2>&1 || rc=$?
+[[ $rc -eq 0 ]] || { cat "$WORK/container.sbatch" "$WORK/container.job.out" "$WORK"/container/srun_rank*.out 2>/dev/null; fail "container-mode job exited $rc"; }
+job=$(job_id_of "$WORK/container.sbatch")
+[[ $(grep -c . "$WORK/container/completions.jsonl") -eq 5 ]] || fail "container mode: want 5 completions"
+[[ $(grep -c "^nv=1 binds=4 image=$WORK/fake.sif cmd=bash /app/deploy/slurm/run.sh " "$WORK/apptainer.log") -eq 2 ]] ||
+  { cat "$WORK/apptainer.log"; fail "want one apptainer exec --nv per rank binding workspace, repo, model and the outside output dir"; }
+for want in "--model /workspace/model/stories260K.gguf" "--prompts /tmp/workspace/runs/$job/prompts.jsonl" \
+  "--exp-config /tmp/workspace/runs/$job/exp_config.json" "--output-dir $WORK/container"; do
+  grep -qF -- "$want" "$WORK/apptainer.log" || { cat "$WORK/apptainer.log"; fail "container command lacks '$want'"; }
+done
+grep -q "container: $WORK/fake.sif" "$WORK/container/srun_rank1.out" || fail "rank preamble does not name the image"
+pass "container mode: binds and container paths, 5 completions"

@@ -4,7 +4,8 @@
 #   1. a two-node pipeline run: completions (equal to a local mpirun run), per-rank logs from
 #      both nodes, metrics.json, the job-end summary; the default GPU gres request (fake GPUs);
 #   2. a rank killed mid-run: the job fails fast (non-zero sbatch exit within a bound) and the
-#      logs name the lost rank; completions.jsonl holds only whole lines;
+#      logs name the lost rank; completions.jsonl holds only whole lines; and a bad layer split:
+#      fast failure with the rank's error message in its output and in the summary;
 #   3. the time-limit warning (SIGUSR1 to the batch shell, what --signal=B:USR1@60 sends): the
 #      ranks stop between batches, list unfinished prompts, write metrics.json, exit 75;
 #   4. scripts/experiment in slurm mode (one sbatch job per sweep point);
@@ -145,6 +146,19 @@ grep -q "rank 0: received SIGTERM: exiting now" "$WORK/killed/srun_rank0.out" ||
 [[ ! -f "$WORK/killed/metrics.json" ]] || fail "metrics.json written by a failed run"
 n=$(whole_lines "$WORK/killed/completions.jsonl") || fail "killed job: torn completions.jsonl"
 pass "rank killed: sbatch exit $rc ${elapsed}s after the kill, $n whole completion lines"
+
+# ---- 2b. a configuration error: every rank refuses before loading weights, rank 0 says why --
+rc=0
+start=$SECONDS
+OUTPUT_DIR=$WORK/badsplit LLMPIPE_ARGS="--layer-split 2,2" \
+  timeout --kill-after=5 60 sbatch "${common[@]}" --gres=none --output="$WORK/badsplit.job.out" "$SUBMIT" \
+  >"$WORK/badsplit.sbatch" 2>&1 || rc=$?
+[[ $rc -ne 0 && $rc -ne 124 ]] || fail "bad layer split: sbatch exit $rc"
+((SECONDS - start <= 30)) || fail "bad layer split: took $((SECONDS - start))s"
+msg="layer split sums to 4 layers but the model has 5"
+grep -q "$msg" "$WORK/badsplit/srun_rank0.out" || { cat "$WORK/badsplit/srun_rank0.out"; fail "rank 0 output lacks '$msg'"; }
+grep -q "$msg" "$WORK/badsplit/job_summary.txt" || { cat "$WORK/badsplit/job_summary.txt"; fail "summary lacks the rank's error"; }
+pass "bad layer split: sbatch exit $rc in $((SECONDS - start))s, error in rank 0's output and the summary"
 
 # ---- 3. the time-limit warning: a clean early stop ------------------------------------------
 # Submitted through submit.sh this time: sizes from environment variables, no GPU gres.

@@ -24,7 +24,8 @@ void on_signal(int sig) {
   if (sig == SIGTERM) {
     const int n = std::snprintf(msg, sizeof msg,
                                 "llmpipe run: rank %d: received SIGTERM: exiting now (completed "
-                                "records are on disk)\n", g_rank);
+                                "records are on disk)\n",
+                                g_rank);
     if (n > 0) (void)!::write(STDERR_FILENO, msg, size_t(n));
     ::_exit(128 + sig);
   }
@@ -36,8 +37,9 @@ void on_signal(int sig) {
     if (n > 0) (void)!::write(STDERR_FILENO, msg, size_t(n));
     return;
   }
-  const int n = std::snprintf(msg, sizeof msg, "llmpipe run: rank %d: received %s again: exiting now\n",
-                              g_rank, stop_signal_name(sig));
+  const int n =
+      std::snprintf(msg, sizeof msg, "llmpipe run: rank %d: received %s again: exiting now\n",
+                    g_rank, stop_signal_name(sig));
   if (n > 0) (void)!::write(STDERR_FILENO, msg, size_t(n));
   ::_exit(128 + sig);
 }
@@ -55,14 +57,20 @@ void install_stop_handlers(int rank) {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-int stop_requested() { return g_stop.load(); }
+int stop_requested() {
+  return g_stop.load();
+}
 
 const char* stop_signal_name(int sig) {
   switch (sig) {
-    case SIGUSR1: return "SIGUSR1";
-    case SIGTERM: return "SIGTERM";
-    case SIGINT: return "SIGINT";
-    default: return "a signal";
+    case SIGUSR1:
+      return "SIGUSR1";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGINT:
+      return "SIGINT";
+    default:
+      return "a signal";
   }
 }
 

@@ -11,7 +11,8 @@ packages=(
   libcli11-dev nlohmann-json3-dev                 # CLI, JSON
   openmpi-bin libopenmpi-dev                      # the pipeline transport
   libgtest-dev libsentencepiece-dev               # tests (sentencepiece is the tokenizer reference)
-  python3                                         # test helpers
+  python3                                         # test helpers, scripts/experiment
+  gnuplot-nox                                     # scripts/experiment's plots
 )
 if [[ "${1:-}" == "--cluster" ]]; then
   packages+=(munge slurmctld slurmd slurm-client shellcheck)

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Every test: installs what is missing, builds (Release, plus an ASan+UBSan build for the file
+# Every test: installs what is missing (with --cluster: Slurm, munge and shellcheck, for the
+# real two-node Slurm test and the script checks), builds (Release, plus an ASan+UBSan build for the file
 # loaders, tokenizer and kernels), and runs the whole suite with CTest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh --cluster
 scripts/build.sh
 BUILD_DIR=build-asan scripts/build.sh -DLLMPIPE_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 export OMPI_MCA_mpi_yield_when_idle=1

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 
@@ -15,6 +16,7 @@
 #include "pipeline/scheduler.h"
 #include "pipeline/stage_runtime.h"
 #include "pipeline/trace.h"
+#include "pipeline/stop_signal.h"
 
 namespace llmpipe {
 
@@ -85,14 +87,19 @@ std::string join(const std::vector<std::string>& v) {
   return s;
 }
 
-void run_rank(Transport& t, const RunConfig& c, Plan& plan, RankLog& log) {
+// Returns the exit status: 0, or kStoppedExitCode on rank 0 when a signal stopped the run early.
+int run_rank(Transport& t, const RunConfig& c, Plan& plan, RankLog& log) {
   const auto t_load = std::chrono::steady_clock::now();
   const auto& h = plan.model.hparams;
   const StageSpec spec = stage_spec(plan.split, t.rank());
   const int threads = c.threads > 0 ? c.threads : available_cpus();
   CpuBackend backend({.threads = threads});
-  log.line(cat("rank ", t.rank(), " of ", t.size(), " on ", t.host(), ", pid ", ::getpid(), ", ",
-               backend.name()));
+  // Under Slurm, name the node too: several slurmd may share a host, and a node name is what
+  // sacct and the job's logs use.
+  const char* slurm_node = std::getenv("SLURMD_NODENAME");
+  log.line(cat("rank ", t.rank(), " of ", t.size(), " on ", t.host(),
+               slurm_node ? cat(" (slurm node ", slurm_node, ")") : std::string(), ", pid ",
+               ::getpid(), ", ", backend.name()));
   log.line(cat("model ", plan.model.path, " (", plan.model.name, "), layers [", spec.layers.first,
                ", ", spec.layers.last, ") of ", h.n_layer, spec.is_first ? ", token embedding" : "",
                spec.is_last ? ", output norm and lm_head" : ""));
@@ -133,7 +140,7 @@ void run_rank(Transport& t, const RunConfig& c, Plan& plan, RankLog& log) {
       return Bytes(b, b + s.size());
     }());
     t.flush();
-    return;
+    return 0;
   }
 
   // Rank 0: prompts in, completions out.
@@ -164,6 +171,16 @@ void run_rank(Transport& t, const RunConfig& c, Plan& plan, RankLog& log) {
         log.line(cat("prompt ", e["id"].dump(), " rejected: ", e["error"].get<std::string>()));
       });
   scheduler.run(std::move(prompts.prompts));
+  const int stop_sig = stop_requested();
+  if (stop_sig) {
+    for (const auto& u : scheduler.unfinished()) {
+      json e = u;
+      e["error"] = cat("not finished: the run was stopped by ", stop_signal_name(stop_sig));
+      errors.write(e);
+    }
+    log.line(cat("stopped by ", stop_signal_name(stop_sig), ": ", scheduler.unfinished().size(),
+                 " prompts not finished (listed in errors.jsonl)"));
+  }
   runtime.send_shutdown();
   const double wall = seconds_since(t_start);
   runtime.stats().run_s = wall;
@@ -191,6 +208,8 @@ void run_rank(Transport& t, const RunConfig& c, Plan& plan, RankLog& log) {
   const json metrics = {{"wall_s", wall},
                         {"prompts", tot.prompts},
                         {"errors", tot.errors + int64_t(prompts.errors.size())},
+                        {"stopped_by_signal", stop_sig ? json(stop_signal_name(stop_sig)) : json()},
+                        {"unfinished", scheduler.unfinished().size()},
                         {"prompt_tokens", tot.prompt_tokens},
                         {"completion_tokens", tot.completion_tokens},
                         {"tokens_per_s", wall > 0 ? double(tot.completion_tokens) / wall : 0.0},
@@ -208,6 +227,12 @@ void run_rank(Transport& t, const RunConfig& c, Plan& plan, RankLog& log) {
                static_cast<long long>(tot.prompt_tokens), static_cast<long long>(tot.completion_tokens),
                wall, metrics["tokens_per_s"].get<double>(), t.size(), split.dump().c_str(),
                c.output_dir.c_str());
+  if (stop_sig) {
+    std::fprintf(stderr, "llmpipe run: stopped early by %s: %zu prompts not finished (errors.jsonl)\n",
+                 stop_signal_name(stop_sig), scheduler.unfinished().size());
+    return kStoppedExitCode;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -227,7 +252,8 @@ int run_pipeline(Transport& t, RunConfig c) {
   // Phase 2: anything that fails now fails on one rank: end the whole job, loudly.
   try {
     RankLog log(c.output_dir, t.rank());
-    run_rank(t, c, plan, log);
+    install_stop_handlers(t.rank());
+    return run_rank(t, c, plan, log);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "llmpipe run: rank %d (%s): error: %s\n", t.rank(), t.host().c_str(),
                  e.what());

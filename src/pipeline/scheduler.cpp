@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "core/error.h"
+#include "pipeline/stop_signal.h"
 
 namespace llmpipe {
 
@@ -205,10 +206,13 @@ void Scheduler::run(std::vector<PromptRequest> prompts) {
   total_prompts_ = int64_t(pending.size());
   start_s_ = now_s();
   for (;;) {
-    refill(pending);
+    // On a stop signal, start nothing new; drain what is in flight (so every stage ends in a
+    // consistent state), then list what did not finish.
+    const bool stopping = stop_requested() != 0;
+    if (!stopping) refill(pending);
     // Start every idle micro-batch that has sequences, round-robin so none starves.
     bool launched = false;
-    for (size_t i = 0; i < micro_.size(); ++i) {
+    for (size_t i = 0; i < micro_.size() && !stopping; ++i) {
       MicroBatch& mb = micro_[(next_micro_ + i) % micro_.size()];
       if (mb.in_flight || !has_work(mb)) continue;
       launch(mb);
@@ -218,7 +222,12 @@ void Scheduler::run(std::vector<PromptRequest> prompts) {
     next_micro_ = (next_micro_ + 1) % micro_.size();
     if (in_flight_.empty()) {
       if (launched) continue;
-      break;  // nothing in flight, nothing to start: every prompt is done
+      if (stopping) {
+        for (auto& s : slots_)
+          if (s) unfinished_.push_back({{"line", s->req.line}, {"id", s->req.id}});
+        for (const auto& r : pending) unfinished_.push_back({{"line", r.line}, {"id", r.id}});
+      }
+      break;  // nothing in flight, nothing to start: every prompt is done (or stopped)
     }
     // Wait for the oldest batch's tokens: the stages keep the others moving meanwhile.
     MicroBatch& mb = *in_flight_.front();

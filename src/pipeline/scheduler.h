@@ -41,8 +41,12 @@ class Scheduler {
             std::function<void(const nlohmann::json&)> on_error);
   ~Scheduler();
 
+  // Returns when every prompt is done, or early, between batches, once a stop signal arrived
+  // (stop_signal.h); then unfinished() lists the prompts it did not complete.
   void run(std::vector<PromptRequest> prompts);
   const SchedulerTotals& totals() const { return totals_; }
+  // {"line", "id"} of each prompt in flight or pending when the run stopped early.
+  const std::vector<nlohmann::json>& unfinished() const { return unfinished_; }
 
  private:
   struct Sequence;
@@ -67,6 +71,7 @@ class Scheduler {
   size_t next_micro_ = 0;                         // round-robin start for launching
   uint64_t next_batch_id_ = 1;
   SchedulerTotals totals_;
+  std::vector<nlohmann::json> unfinished_;
   int64_t total_prompts_ = 0;
   double start_s_ = 0;
 };

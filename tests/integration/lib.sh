@@ -1,9 +1,11 @@
+# shellcheck shell=bash
 # Shared helpers for the process-level tests. Sourced; expects LLMPIPE_BIN and LLMPIPE_SOURCE_DIR
 # (set by CTest). Every launch is bounded by a timeout so that no test can hang.
 set -euo pipefail
 
 : "${LLMPIPE_BIN:?set by ctest}"
 : "${LLMPIPE_SOURCE_DIR:?set by ctest}"
+# shellcheck disable=SC2034  # used by the scripts that source this file
 MODEL="$LLMPIPE_SOURCE_DIR/models/stories260K.gguf"
 REFERENCE="$LLMPIPE_SOURCE_DIR/tests/data/stories260K-greedy.jsonl"
 WORK=$(mktemp -d /tmp/llmpipe-it.XXXXXX)

@@ -47,9 +47,11 @@ pass "bench --json"
 
 run bench -m "$WORK/q4.gguf" -p 8 -n 2 -r 2 -t 1 --bw-mib 0 > "$WORK/bench.md" 2>&1 ||
   { cat "$WORK/bench.md"; fail "bench table"; }
-grep -q "| model .*| t/s " "$WORK/bench.md" && grep -qE "\| +pp8 \|" "$WORK/bench.md" &&
-  grep -qE "\| +tg2 \|" "$WORK/bench.md" && grep -q "peak RSS" "$WORK/bench.md" ||
-  { cat "$WORK/bench.md"; fail "bench table lacks rows"; }
+if ! { grep -q "| model .*| t/s " "$WORK/bench.md" && grep -qE "\| +pp8 \|" "$WORK/bench.md" &&
+  grep -qE "\| +tg2 \|" "$WORK/bench.md" && grep -q "peak RSS" "$WORK/bench.md"; }; then
+  cat "$WORK/bench.md"
+  fail "bench table lacks rows"
+fi
 pass "bench table"
 
 expect_error() {  # expect_error "MESSAGE" ARGS...

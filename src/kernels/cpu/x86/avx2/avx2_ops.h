@@ -1,0 +1,22 @@
+// AVX2 + FMA + F16C kernels. Defined only in translation units under x86/avx2,
+// which are compiled with those target flags; call them only through cpu_kernels(Avx2).
+#pragma once
+
+#include "kernels/cpu/cpu_kernels.h"
+
+namespace llmpipe::cpu::avx2 {
+
+void quantize_row_q8(const float* x, int64_t k, int8_t* qs, float* d);
+void matmul_q4_0_f32(const MatmulArgs& a, int64_t m0, int64_t m1);
+void matmul_q8_0_f32(const MatmulArgs& a, int64_t m0, int64_t m1);
+void matmul_f32_f32(const MatmulArgs& a, int64_t m0, int64_t m1);
+void matmul_f16_f32(const MatmulArgs& a, int64_t m0, int64_t m1);
+void matmul_bf16_f32(const MatmulArgs& a, int64_t m0, int64_t m1);
+void rms_norm_f32(TensorView out, TensorView in, const float* weight, float eps, int64_t r0,
+                  int64_t r1);
+void attention_f32(TensorView out, TensorView q, KvView cache, const BatchLayout& batch,
+                   AttentionShape shape, int64_t i0, int64_t i1, float* scratch);
+void swiglu_f32(float* gate, const float* up, int64_t n);
+void add_f32(float* x, const float* y, int64_t n);
+
+}  // namespace llmpipe::cpu::avx2

@@ -3,6 +3,7 @@
 // CPU supports (scalar = the portable reference kernels), in one run so the numbers compare.
 //
 //   build/bench_kernels [--threads N] [--reps R] [--gemm-rows N] [--ref-gemm-rows N]
+//                       [--only matmul|attention|q4_0|q8_0|f16|bf16|f32]
 //
 // GEMV: weights rotate over copies totalling >= 1 GiB so that each call streams its weights from
 // DRAM (the decode situation), reported as GB/s of weights and as tok/s-equivalent: that rate
@@ -69,6 +70,7 @@ struct Args {
   int reps = 20;
   int64_t gemm_rows = 512;
   int64_t ref_gemm_rows = 16;
+  std::string only;  // "matmul", "attention" or a dtype name; empty: everything
 };
 
 // Streaming read bandwidth of this machine (the roofline for decode GEMV).
@@ -192,6 +194,7 @@ int main(int argc, char** argv) {
     else if (a == "--reps") args.reps = std::atoi(argv[i + 1]);
     else if (a == "--gemm-rows") args.gemm_rows = std::atoll(argv[i + 1]);
     else if (a == "--ref-gemm-rows") args.ref_gemm_rows = std::atoll(argv[i + 1]);
+    else if (a == "--only") args.only = argv[i + 1];
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       return 2;
@@ -209,7 +212,8 @@ int main(int argc, char** argv) {
   }
   std::printf("tok/s-eq = GEMV GB/s / weight bytes of OpenLLaMA-3B (%.2fG params) in that dtype\n",
               kModelParams / 1e9);
-  for (DType t : {DType::Q4_0, DType::Q8_0, DType::F16, DType::BF16, DType::F32}) bench_matmul(args, t, levels);
-  bench_attention(args, levels);
+  for (DType t : {DType::Q4_0, DType::Q8_0, DType::F16, DType::BF16, DType::F32})
+    if (args.only.empty() || args.only == "matmul" || args.only == dtype_name(t)) bench_matmul(args, t, levels);
+  if (args.only.empty() || args.only == "attention") bench_attention(args, levels);
   return 0;
 }

@@ -43,16 +43,25 @@ void attention_impl(TensorView out, TensorView q, KvView cache, const BatchLayou
     const float* qrow = static_cast<const float*>(q.data) + t * q.cols + h * hd;
     for (int d = 0; d < hd; ++d) qh[d] = kF16 ? round_f16(qrow[d]) : qrow[d];
 
+    // Scores, 8 keys at a time: 8 dot-product vectors reduced together (reduce8_ps).
     float max = -INFINITY;
-    for (int64_t j = 0; j < n_keys; ++j) {
-      const T* krow = kc + (base + j) * cache.k.cols + kv_col;
-      __m256 s = _mm256_setzero_ps();
-      for (int d = 0; d < hv; d += 8) s = _mm256_fmadd_ps(_mm256_load_ps(qh + d), load8(krow + d), s);
-      float sj = hsum_ps(s);
-      for (int d = hv; d < hd; ++d) sj += qh[d] * load1(krow + d);
-      sj *= scale;
-      scores[j] = sj;
-      max = sj > max ? sj : max;
+    for (int64_t j0 = 0; j0 < n_keys; j0 += 8) {
+      const int nk = n_keys - j0 < 8 ? int(n_keys - j0) : 8;
+      __m256 s[8];
+      alignas(32) float part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      for (int i = 0; i < 8; ++i) s[i] = _mm256_setzero_ps();
+      for (int i = 0; i < nk; ++i) {
+        const T* krow = kc + (base + j0 + i) * cache.k.cols + kv_col;
+        for (int d = 0; d < hv; d += 8) s[i] = _mm256_fmadd_ps(_mm256_load_ps(qh + d), load8(krow + d), s[i]);
+        for (int d = hv; d < hd; ++d) part[i] += qh[d] * load1(krow + d);
+      }
+      alignas(32) float sc[8];
+      _mm256_store_ps(sc, _mm256_add_ps(reduce8_ps(s), _mm256_load_ps(part)));
+      for (int i = 0; i < nk; ++i) {
+        const float sj = sc[i] * scale;
+        scores[j0 + i] = sj;
+        max = sj > max ? sj : max;
+      }
     }
     const __m256 maxv = _mm256_set1_ps(max);
     __m256 sumv = _mm256_setzero_ps();

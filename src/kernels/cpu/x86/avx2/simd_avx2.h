@@ -46,4 +46,12 @@ static inline float hmax_ps(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
+// Horizontal sums of 8 vectors at once: lane i of the result is the sum of v[i]'s lanes.
+static inline __m256 reduce8_ps(const __m256 v[8]) {
+  const __m256 t0 = _mm256_hadd_ps(v[0], v[1]), t1 = _mm256_hadd_ps(v[2], v[3]);
+  const __m256 t2 = _mm256_hadd_ps(v[4], v[5]), t3 = _mm256_hadd_ps(v[6], v[7]);
+  const __m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);  // per 128-bit half
+  return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
+}
+
 }  // namespace llmpipe::cpu::avx2

@@ -16,11 +16,16 @@ namespace {
 
 constexpr int kRowTile = 8;  // activation rows sharing each unpacked weight block pair
 
-static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
+// The two F16 scales of blocks b, b+1 as floats [d0, d1, 0, 0] (one conversion for both).
+template <typename Block>
+static inline __m128 load_scales(const Block* b, bool two) {
+  const uint32_t bits = uint32_t(b[0].d) | (two ? uint32_t(b[1].d) << 16 : 0u);
+  return _mm_cvtph_ps(_mm_cvtsi32_si128(int(bits)));
+}
 
-// Two blocks' weights as 64 signed bytes in element order, and their scales as 8 + 8 lanes.
+// Two blocks' weights as 64 signed bytes in element order.
 // `two` = false loads block b only (the odd tail) and leaves the upper half zero.
-static inline void load_blocks(const BlockQ4_0* b, bool two, __m512i& q, __m512& d) {
+static inline void load_blocks(const BlockQ4_0* b, bool two, __m512i& q) {
   const __m128i q0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[0].qs));
   const __m128i q1 = two ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[1].qs)) : _mm_set1_epi8(0x08 | 0x80);
   const __m256i t = _mm256_inserti128_si256(_mm256_castsi128_si256(q0), q1, 1);
@@ -29,15 +34,13 @@ static inline void load_blocks(const BlockQ4_0* b, bool two, __m512i& q, __m512&
   __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);  // lo0 lo1 hi0 hi1
   z = _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0));             // lo0 hi0 lo1 hi1
   q = _mm512_sub_epi8(z, _mm512_set1_epi8(8));  // the missing block's nibbles are 8: zero weights
-  d = _mm512_insertf32x8(_mm512_set1_ps(h2f(b[0].d)), _mm256_set1_ps(two ? h2f(b[1].d) : 0.0f), 1);
 }
 
-static inline void load_blocks(const BlockQ8_0* b, bool two, __m512i& q, __m512& d) {
+static inline void load_blocks(const BlockQ8_0* b, bool two, __m512i& q) {
   const __m256i q0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[0].qs));
   const __m256i q1 = two ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[1].qs))
                          : _mm256_setzero_si256();
   q = _mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1);
-  d = _mm512_insertf32x8(_mm512_set1_ps(h2f(b[0].d)), _mm256_set1_ps(two ? h2f(b[1].d) : 0.0f), 1);
 }
 
 // out[r * ldy] = row r of the tile (R activation rows) · weight row w, for r < R.
@@ -50,9 +53,11 @@ void tile(const Block* w, const int8_t* xq, const float* xd, int64_t k, float* y
   const __m512i pick = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
   for (int64_t b = 0; b < nb; b += 2) {
     const bool two = b + 1 < nb;
+    // Weights stream from DRAM at decode: ask for them a few hundred bytes ahead.
+    _mm_prefetch(reinterpret_cast<const char*>(w + b) + 512, _MM_HINT_T0);
     __m512i q;
-    __m512 dw;
-    load_blocks(w + b, two, q, dw);
+    load_blocks(w + b, two, q);
+    const __m128 dw = load_scales(w + b, two);
     // -128 · Σw per lane: cancels the +128 offset of the activation codes.
     const __m512i neg = _mm512_sub_epi32(_mm512_setzero_si512(),
                                          _mm512_dpbusd_epi32(_mm512_setzero_si512(), k128, q));
@@ -61,10 +66,11 @@ void tile(const Block* w, const int8_t* xq, const float* xd, int64_t k, float* y
       const __m512i xv = _mm512_maskz_loadu_epi8(xmask, xq + r * k + b * kQK);
       const __m512i s = _mm512_dpbusd_epi32(neg, xv, q);
       const float* ds = xd + r * nb + b;
-      const __m128 dpair = two ? _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(ds)))
-                               : _mm_load_ss(ds);
-      const __m512 dx = _mm512_permutexvar_ps(pick, _mm512_castps128_ps512(dpair));
-      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, dx), acc[r]);
+      const __m128 dx = two ? _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(ds)))
+                            : _mm_load_ss(ds);
+      // [dw0·dx0, dw1·dx1] spread to 8 + 8 lanes, matching the two blocks' int32 lanes.
+      const __m512 sc = _mm512_permutexvar_ps(pick, _mm512_castps128_ps512(_mm_mul_ps(dw, dx)));
+      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), sc, acc[r]);
     }
   }
   for (int r = 0; r < R; ++r) y[r * ldy] = _mm512_reduce_add_ps(acc[r]);

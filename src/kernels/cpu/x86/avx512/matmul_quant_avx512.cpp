@@ -66,7 +66,8 @@ void tile(const Block* w, const int8_t* xq, const float* xd, int64_t k, float* y
       const __m512i xv = _mm512_maskz_loadu_epi8(xmask, xq + r * k + b * kQK);
       const __m512i s = _mm512_dpbusd_epi32(neg, xv, q);
       const float* ds = xd + r * nb + b;
-      const __m128 dx = two ? _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(ds)))
+      // Two floats, only 4-byte aligned: movq (an unaligned 8-byte load), not movsd.
+      const __m128 dx = two ? _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(ds)))
                             : _mm_load_ss(ds);
       // [dw0·dx0, dw1·dx1] spread to 8 + 8 lanes, matching the two blocks' int32 lanes.
       const __m512 sc = _mm512_permutexvar_ps(pick, _mm512_castps128_ps512(_mm_mul_ps(dw, dx)));

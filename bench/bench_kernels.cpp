@@ -3,7 +3,7 @@
 // CPU supports (scalar = the portable reference kernels), in one run so the numbers compare.
 //
 //   build/bench_kernels [--threads N] [--reps R] [--gemm-rows N] [--ref-gemm-rows N]
-//                       [--only matmul|attention|q4_0|q8_0|f16|bf16|f32]
+//                       [--only matmul|attention|q4_0|q8_0|f16|bf16|f32] [--hot 1]
 //
 // GEMV: weights rotate over copies totalling >= 1 GiB so that each call streams its weights from
 // DRAM (the decode situation), reported as GB/s of weights and as tok/s-equivalent: that rate
@@ -71,6 +71,7 @@ struct Args {
   int64_t gemm_rows = 512;
   int64_t ref_gemm_rows = 16;
   std::string only;  // "matmul", "attention" or a dtype name; empty: everything
+  bool hot = false;  // GEMV on one weight copy (L3-resident): shows compute limits
 };
 
 // Memory bandwidth of this machine, the roofline of decode GEMV: glibc's memcpy (wide loads,
@@ -94,7 +95,7 @@ void bench_matmul(const Args& args, DType type, const std::vector<CpuIsa>& level
   for (Shape s : {Shape{kFfn, kHidden, "ffn up/gate 8640x3200"}, Shape{kHidden, kFfn, "ffn down 3200x8640"}}) {
     const auto w0 = make_weight(type, s.m, s.k);
     const size_t wbytes = w0.size();
-    const int copies = int(std::max<size_t>(2, ((size_t(1) << 30) + wbytes - 1) / wbytes));
+    const int copies = args.hot ? 1 : int(std::max<size_t>(2, ((size_t(1) << 30) + wbytes - 1) / wbytes));
     std::vector<uint8_t> pool(wbytes * size_t(copies));
     for (int c = 0; c < copies; ++c) std::memcpy(pool.data() + size_t(c) * wbytes, w0.data(), wbytes);
     for (CpuIsa isa : levels) {
@@ -193,6 +194,7 @@ int main(int argc, char** argv) {
     else if (a == "--gemm-rows") args.gemm_rows = std::atoll(argv[i + 1]);
     else if (a == "--ref-gemm-rows") args.ref_gemm_rows = std::atoll(argv[i + 1]);
     else if (a == "--only") args.only = argv[i + 1];
+    else if (a == "--hot") args.hot = std::string(argv[i + 1]) == "1";
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       return 2;

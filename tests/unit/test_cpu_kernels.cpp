@@ -151,8 +151,8 @@ void check_matmul(DType type, std::initializer_list<int64_t> ks) {
 TEST(CpuKernelMatmul, F32) { check_matmul(DType::F32, {1, 7, 33, 100, 257}); }
 TEST(CpuKernelMatmul, F16) { check_matmul(DType::F16, {1, 7, 33, 100, 257}); }
 TEST(CpuKernelMatmul, BF16) { check_matmul(DType::BF16, {1, 7, 33, 100, 257}); }
-TEST(CpuKernelMatmul, Q8_0) { check_matmul(DType::Q8_0, {32, 96, 320}); }
-TEST(CpuKernelMatmul, Q4_0) { check_matmul(DType::Q4_0, {32, 96, 320}); }
+TEST(CpuKernelMatmul, Q8_0) { check_matmul(DType::Q8_0, {32, 96, 160, 320}); }
+TEST(CpuKernelMatmul, Q4_0) { check_matmul(DType::Q4_0, {32, 96, 160, 320}); }
 
 // The quantized activations reproduce ggml's Q8_0 rounding: the fast kernels on a weight of
 // identity-like rows (one 1 per row, stored as 127 · f16(1/127)) return the dequantized

@@ -147,7 +147,7 @@ void CpuBackend::matmul_quantized(TensorView out, TensorView in, TensorView w, c
   const auto* x = static_cast<const float*>(in.data);
   auto quantize = [&](int64_t r0, int64_t r1, int) {
     for (int64_t r = r0; r < r1; ++r)
-      kernels_->quantize_row_q8(x + r * k, k, act_q_.data() + r * k, act_d_.data() + r * (k / kQK));
+      kernels_->quantize_row_q8(w.dtype, x + r * k, k, act_q_.data() + r * k, act_d_.data() + r * (k / kQK));
   };
   if (n >= 4) pool_.parallel_for(n, quantize);
   else quantize(0, n, 0);  // decode: a few microseconds, not worth waking the pool

@@ -35,9 +35,10 @@ using MatmulFn = void (*)(const MatmulArgs& args, int64_t m0, int64_t m1);
 struct CpuKernels {
   CpuIsa isa = CpuIsa::Scalar;
   // Activation row x[0, k) (k % 32 == 0) to Q8_0-style blocks of 32: d = max|x| / 127 (rounded
-  // through F16, as ggml stores it) and codes round(x / d), written to qs[0, k) and d[0, k/32).
-  // The byte layout of qs is private to the level's quantized matmuls (avx512 stores x + 128).
-  void (*quantize_row_q8)(const float* x, int64_t k, int8_t* qs, float* d) = nullptr;
+  // through F16, as ggml stores it) and codes round(x / d), written to qs[0, k) and d[0, k/32),
+  // for a matmul with weights of type `weights` (Q4_0 or Q8_0). The byte layout of qs is private
+  // to that level's kernel for that type (avx512 stores x + 128, and reorders for Q4_0).
+  void (*quantize_row_q8)(DType weights, const float* x, int64_t k, int8_t* qs, float* d) = nullptr;
   // Null entries: the backend uses the scalar reference for that dtype.
   MatmulFn matmul_f32_f32 = nullptr;
   MatmulFn matmul_f16_f32 = nullptr;

@@ -76,7 +76,7 @@ void matmul_quant(const MatmulArgs& a, int64_t m0, int64_t m1) {
 
 }  // namespace
 
-void quantize_row_q8(const float* x, int64_t k, int8_t* qs, float* d) {
+void quantize_row_q8(DType, const float* x, int64_t k, int8_t* qs, float* d) {
   const __m256 sign = _mm256_set1_ps(-0.0f);
   for (int64_t b = 0; b < k / kQK; ++b) {
     __m256 v[4];

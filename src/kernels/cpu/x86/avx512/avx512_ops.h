@@ -6,7 +6,7 @@
 
 namespace llmpipe::cpu::avx512 {
 
-void quantize_row_q8(const float* x, int64_t k, int8_t* qs, float* d);
+void quantize_row_q8(DType weights, const float* x, int64_t k, int8_t* qs, float* d);
 void matmul_q4_0_f32(const MatmulArgs& a, int64_t m0, int64_t m1);
 void matmul_q8_0_f32(const MatmulArgs& a, int64_t m0, int64_t m1);
 void matmul_f32_f32(const MatmulArgs& a, int64_t m0, int64_t m1);

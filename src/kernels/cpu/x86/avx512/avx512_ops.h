@@ -6,6 +6,11 @@
 
 namespace llmpipe::cpu::avx512 {
 
+// Preconditions (checked by CpuBackend, not here): see cpu_kernels.h for the contracts.
+//   quantize_row_q8, matmul_q4_0/q8_0: k % 32 == 0; xq/xd from quantize_row_q8 with the same
+//     weight type; weight rows w_row_bytes apart, any alignment.
+//   matmul_*: out columns [m0, m1) are written by this call only (threads own disjoint ranges).
+//   attention_f32: head_dim <= 512; scratch holds max position + 1 floats; cache F32 or F16.
 void quantize_row_q8(DType weights, const float* x, int64_t k, int8_t* qs, float* d);
 void matmul_q4_0_f32(const MatmulArgs& a, int64_t m0, int64_t m1);
 void matmul_q8_0_f32(const MatmulArgs& a, int64_t m0, int64_t m1);

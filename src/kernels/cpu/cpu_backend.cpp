@@ -1,5 +1,8 @@
 #include "kernels/cpu/cpu_backend.h"
 
+#include <sys/mman.h>
+
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -23,9 +26,15 @@ void check_same_shape(TensorView a, TensorView b, const char* op) {
 }
 }  // namespace
 
-CpuBackend::CpuBackend(CpuBackendOptions options) : options_(options), pool_(options.threads) {}
+CpuBackend::CpuBackend(CpuBackendOptions options)
+    : options_(options),
+      pool_(options.threads),
+      kernels_(&cpu::cpu_kernels(cpu::choose_cpu_isa(options.isa))),
+      attn_scratch_(size_t(pool_.size())) {}
 
-std::string CpuBackend::name() const { return cat("cpu (", pool_.size(), " threads)"); }
+std::string CpuBackend::name() const {
+  return cat("cpu (", pool_.size(), " threads, ", cpu::cpu_isa_name(kernels_->isa), ")");
+}
 
 Buffer CpuBackend::alloc(size_t bytes) {
   const size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
@@ -41,7 +50,18 @@ TensorView CpuBackend::place_weight(DType dtype, int64_t rows, int64_t cols, con
                                     std::vector<Buffer>& keep) {
   TensorView v{const_cast<void*>(host), dtype, rows, cols};
   if (!options_.copy_weights) return v;
-  keep.push_back(alloc(v.bytes()));
+  // Large copies: 2 MiB-aligned and advised MADV_HUGEPAGE before the first touch (the memcpy),
+  // so the kernel can back them with transparent huge pages. Advisory: errors are ignored.
+  constexpr size_t kHuge = size_t(2) << 20;
+  const bool huge = options_.huge_pages && v.bytes() >= kHuge;
+  const size_t align = huge ? kHuge : kAlignment;
+  const size_t rounded = (v.bytes() + align - 1) / align * align;
+  void* p = std::aligned_alloc(align, rounded ? rounded : align);
+  if (!p) fail("out of memory copying a weight of ", v.bytes(), " bytes");
+#if defined(MADV_HUGEPAGE)
+  if (huge) madvise(p, rounded, MADV_HUGEPAGE);
+#endif
+  keep.emplace_back(this, p, v.bytes());
   std::memcpy(keep.back().data(), host, v.bytes());
   v.data = keep.back().data();
   return v;
@@ -77,7 +97,7 @@ void CpuBackend::rms_norm(TensorView out, TensorView in, TensorView weight, floa
   check_same_shape(out, in, "rms_norm");
   LLMPIPE_CHECK(weight.cols == in.cols, "rms_norm: weight of ", weight.cols, " for rows of ", in.cols);
   pool_.parallel_for(in.rows, [&](int64_t r0, int64_t r1, int) {
-    cpu::ref::rms_norm_f32(out, in, static_cast<const float*>(weight.data), eps, r0, r1);
+    kernels_->rms_norm_f32(out, in, static_cast<const float*>(weight.data), eps, r0, r1);
   });
 }
 
@@ -87,9 +107,60 @@ void CpuBackend::matmul(TensorView out, TensorView in, TensorView w) {
   LLMPIPE_CHECK(in.cols == w.cols && out.rows == in.rows && out.cols == w.rows,
                 "matmul: [", in.rows, ", ", in.cols, "] x [", w.rows, ", ", w.cols, "]ᵀ -> [",
                 out.rows, ", ", out.cols, "]");
-  pool_.parallel_for(w.rows, [&](int64_t m0, int64_t m1, int) {
-    cpu::ref::matmul_rows(out, in, w, m0, m1);
-  }, 16);
+  cpu::MatmulFn fn = nullptr;
+  switch (w.dtype) {
+    case DType::F32: fn = kernels_->matmul_f32_f32; break;
+    case DType::F16: fn = kernels_->matmul_f16_f32; break;
+    case DType::BF16: fn = kernels_->matmul_bf16_f32; break;
+    case DType::Q8_0: fn = kernels_->matmul_q8_0_f32; break;
+    case DType::Q4_0: fn = kernels_->matmul_q4_0_f32; break;
+  }
+  // Output columns per thread chunk: a multiple of 16 floats (64 bytes), so two threads never
+  // write the same cache line of a row of `out` (rows are 64-byte aligned by alloc()).
+  constexpr int64_t kGrain = 16;
+  if (!fn) {  // scalar level: the reference kernels
+    pool_.parallel_for(w.rows, [&](int64_t m0, int64_t m1, int) {
+      cpu::ref::matmul_rows(out, in, w, m0, m1);
+    }, kGrain);
+    return;
+  }
+  if (w.dtype == DType::Q8_0 || w.dtype == DType::Q4_0) return matmul_quantized(out, in, w, fn);
+  cpu::MatmulArgs a;
+  a.y = static_cast<float*>(out.data);
+  a.ldy = out.cols;
+  a.w = static_cast<const uint8_t*>(w.data);
+  a.w_row_bytes = w.row_bytes();
+  a.n = in.rows;
+  a.k = in.cols;
+  a.x = static_cast<const float*>(in.data);
+  a.ldx = in.cols;
+  pool_.parallel_for(w.rows, [&](int64_t m0, int64_t m1, int) { fn(a, m0, m1); }, kGrain);
+}
+
+// Quantizes the activations once (Q8_0-style, like llama.cpp), then every thread multiplies its
+// weight rows with all of them in integer arithmetic.
+void CpuBackend::matmul_quantized(TensorView out, TensorView in, TensorView w, cpu::MatmulFn fn) {
+  const int64_t n = in.rows, k = in.cols;
+  LLMPIPE_CHECK(k % kQK == 0, "matmul: quantized weights need k % 32 == 0, k = ", k);
+  if (act_q_.size() < size_t(n * k)) act_q_.resize(size_t(n * k));
+  if (act_d_.size() < size_t(n * k / kQK)) act_d_.resize(size_t(n * k / kQK));
+  const auto* x = static_cast<const float*>(in.data);
+  auto quantize = [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r)
+      kernels_->quantize_row_q8(w.dtype, x + r * k, k, act_q_.data() + r * k, act_d_.data() + r * (k / kQK));
+  };
+  if (n >= 4) pool_.parallel_for(n, quantize);
+  else quantize(0, n, 0);  // decode: a few microseconds, not worth waking the pool
+  cpu::MatmulArgs a;
+  a.y = static_cast<float*>(out.data);
+  a.ldy = out.cols;
+  a.w = static_cast<const uint8_t*>(w.data);
+  a.w_row_bytes = w.row_bytes();
+  a.n = n;
+  a.k = k;
+  a.xq = act_q_.data();
+  a.xd = act_d_.data();
+  pool_.parallel_for(w.rows, [&](int64_t m0, int64_t m1, int) { fn(a, m0, m1); }, 16);
 }
 
 void CpuBackend::rope(TensorView x, const BatchLayout& batch, int head_dim, float freq_base) {
@@ -118,8 +189,13 @@ void CpuBackend::attention(TensorView out, TensorView q, KvView cache, const Bat
   LLMPIPE_CHECK(shape.n_head % shape.n_head_kv == 0 && q.cols == shape.n_head * shape.head_dim &&
                     q.rows == batch.n_tokens(),
                 "attention: shapes");
-  pool_.parallel_for(q.rows * shape.n_head, [&](int64_t i0, int64_t i1, int) {
-    cpu::ref::attention_f32(out, q, cache, batch, shape, i0, i1);
+  LLMPIPE_CHECK(shape.head_dim <= 512, "attention: head_dim ", shape.head_dim, " above 512");
+  int64_t max_keys = 0;
+  for (int32_t p : batch.positions) max_keys = std::max<int64_t>(max_keys, int64_t(p) + 1);
+  for (auto& s : attn_scratch_)
+    if (s.size() < size_t(max_keys)) s.resize(size_t(max_keys));
+  pool_.parallel_for(q.rows * shape.n_head, [&](int64_t i0, int64_t i1, int thread) {
+    kernels_->attention_f32(out, q, cache, batch, shape, i0, i1, attn_scratch_[size_t(thread)].data());
   });
 }
 
@@ -128,7 +204,7 @@ void CpuBackend::swiglu(TensorView gate, TensorView up) {
   auto* g = static_cast<float*>(gate.data);
   const auto* u = static_cast<const float*>(up.data);
   pool_.parallel_for(gate.rows * gate.cols, [&](int64_t i0, int64_t i1, int) {
-    for (int64_t i = i0; i < i1; ++i) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+    kernels_->swiglu_f32(g + i0, u + i0, i1 - i0);
   }, 256);
 }
 
@@ -136,7 +212,10 @@ void CpuBackend::add(TensorView x, TensorView y) {
   check_same_shape(x, y, "add");
   auto* a = static_cast<float*>(x.data);
   const auto* b = static_cast<const float*>(y.data);
-  for (int64_t i = 0; i < x.rows * x.cols; ++i) a[i] += b[i];
+  const int64_t n = x.rows * x.cols;
+  // Memory-bound and tiny at decode (one row): only split big (prefill) batches.
+  if (n < (int64_t(1) << 16)) return kernels_->add_f32(a, b, n);
+  pool_.parallel_for(n, [&](int64_t i0, int64_t i1, int) { kernels_->add_f32(a + i0, b + i0, i1 - i0); }, 1024);
 }
 
 }  // namespace llmpipe

@@ -2,9 +2,13 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include "core/thread_pool.h"
 #include "kernels/backend.h"
+#include "kernels/cpu/cpu_isa.h"
+#include "kernels/cpu/cpu_kernels.h"
 
 namespace llmpipe {
 
@@ -12,6 +16,11 @@ struct CpuBackendOptions {
   int threads = 1;
   // Copy weights into anonymous memory instead of computing from the file mapping.
   bool copy_weights = false;
+  // With copy_weights: ask for transparent huge pages on the copies (madvise(MADV_HUGEPAGE)),
+  // which cuts TLB misses when streaming gigabytes of weights per token.
+  bool huge_pages = true;
+  // Kernel instruction-set level; unset: $LLMPIPE_CPU_ISA, else the best the CPU supports.
+  std::optional<cpu::CpuIsa> isa = std::nullopt;
 };
 
 class CpuBackend final : public Backend {
@@ -38,10 +47,18 @@ class CpuBackend final : public Backend {
   void add(TensorView x, TensorView y) override;
 
   ThreadPool& pool() { return pool_; }
+  cpu::CpuIsa isa() const { return kernels_->isa; }
 
  private:
+  void matmul_quantized(TensorView out, TensorView in, TensorView w, cpu::MatmulFn fn);
+
   CpuBackendOptions options_;
-  ThreadPool pool_;
+  ThreadPool pool_;  // one persistent pool per backend (one backend per process)
+  const cpu::CpuKernels* kernels_;
+  // Reused scratch (grow-only): quantized activations, per-thread attention scores.
+  std::vector<int8_t> act_q_;
+  std::vector<float> act_d_;
+  std::vector<std::vector<float>> attn_scratch_;
 };
 
 }  // namespace llmpipe

@@ -1,0 +1,220 @@
+// Kernel microbenchmark (not a test): matmul GEMV (decode, 1 row) and GEMM (prefill, 512 rows)
+// with OpenLLaMA-3B shapes per weight dtype, and attention, for every instruction-set level the
+// CPU supports (scalar = the portable reference kernels), in one run so the numbers compare.
+//
+//   build/bench_kernels [--threads N] [--reps R] [--gemm-rows N] [--ref-gemm-rows N]
+//                       [--only matmul|attention|q4_0|q8_0|f16|bf16|f32] [--hot 1]
+//
+// GEMV: weights rotate over copies totalling >= 1 GiB so that each call streams its weights from
+// DRAM (the decode situation), reported as GB/s of weights and as tok/s-equivalent: that rate
+// over the weight bytes of the whole 3B model (26 layers + output) in the same dtype.
+// GEMM: GFLOP/s (2·n·m·k per call); the scalar reference runs fewer rows (it's ~100x slower).
+// Times: best of the repetitions, in CPU time per thread (see now()).
+#include <algorithm>
+#include <ctime>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/dtype.h"
+#include "kernels/cpu/cpu_backend.h"
+#include "kernels/cpu/cpu_isa.h"
+#include "kernels/cpu/quantize.h"
+
+using namespace llmpipe;
+using cpu::CpuIsa;
+
+namespace {
+
+constexpr int64_t kHidden = 3200, kFfn = 8640, kVocab = 32000, kLayers = 26;
+constexpr double kModelParams =
+    double(kLayers) * (4.0 * kHidden * kHidden + 3.0 * kHidden * kFfn) + double(kVocab) * kHidden;
+
+// The machine is shared (other builds compete for its 2 cores), so wall time measures the
+// neighbours as much as the kernels. Times here are process CPU time divided by the thread
+// count: the time the kernels were actually running (memory stalls included), which is what
+// they would take on an idle machine if the threads are balanced. Best of the repetitions.
+int g_threads = 1;
+double now() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9) / g_threads;
+}
+
+double bytes_per_param(DType t) { return double(dtype_row_bytes(t, 32)) / 32.0; }
+
+std::vector<float> random_floats(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1, 1);
+  std::vector<float> v(n);
+  for (auto& x : v) x = u(rng);
+  return v;
+}
+
+// One weight [m, k] of `type` from random values (rows quantized once, then repeated: speed does
+// not depend on the values and quantizing 100M values per dtype would dominate the run).
+std::vector<uint8_t> make_weight(DType type, int64_t m, int64_t k) {
+  const size_t rb = dtype_row_bytes(type, k);
+  std::vector<uint8_t> w(rb * size_t(m));
+  const int64_t distinct = std::min<int64_t>(m, 64);
+  const auto f = random_floats(size_t(distinct * k), 1);
+  for (int64_t r = 0; r < distinct; ++r) cpu::quantize_row(type, f.data() + r * k, w.data() + r * rb, k);
+  for (int64_t r = distinct; r < m; ++r) std::memcpy(w.data() + r * rb, w.data() + (r % distinct) * rb, rb);
+  return w;
+}
+
+struct Args {
+  int threads = 0;
+  int reps = 20;
+  int64_t gemm_rows = 512;
+  int64_t ref_gemm_rows = 16;
+  std::string only;  // "matmul", "attention" or a dtype name; empty: everything
+  bool hot = false;  // GEMV on one weight copy (L3-resident): shows compute limits
+};
+
+// Memory bandwidth of this machine, the roofline of decode GEMV: glibc's memcpy (wide loads,
+// non-temporal stores at this size) of 512 MiB split over the threads, counting read + write.
+double copy_bandwidth(CpuBackend& be) {
+  const size_t n = size_t(512) << 20;
+  std::vector<uint8_t> a(n, 1), b(n, 0);
+  double best = 1e30;
+  for (int rep = 0; rep < 3; ++rep) {
+    const double t0 = now();
+    be.pool().parallel_for(int64_t(n), [&](int64_t s, int64_t e, int) {
+      std::memcpy(b.data() + s, a.data() + s, size_t(e - s));
+    }, 1 << 20);
+    best = std::min(best, now() - t0);
+  }
+  return 2.0 * double(n) / best / 1e9;
+}
+
+void bench_matmul(const Args& args, DType type, const std::vector<CpuIsa>& levels) {
+  struct Shape { int64_t m, k; const char* what; };
+  for (Shape s : {Shape{kFfn, kHidden, "ffn up/gate 8640x3200"}, Shape{kHidden, kFfn, "ffn down 3200x8640"}}) {
+    const auto w0 = make_weight(type, s.m, s.k);
+    const size_t wbytes = w0.size();
+    const int copies = args.hot ? 1 : int(std::max<size_t>(2, ((size_t(1) << 30) + wbytes - 1) / wbytes));
+    std::vector<uint8_t> pool(wbytes * size_t(copies));
+    for (int c = 0; c < copies; ++c) std::memcpy(pool.data() + size_t(c) * wbytes, w0.data(), wbytes);
+    for (CpuIsa isa : levels) {
+      CpuBackend be({.threads = args.threads, .isa = isa});
+      // GEMV, one row, weights from DRAM.
+      Buffer xb = be.alloc(size_t(s.k) * 4), yb = be.alloc(size_t(s.m) * 4);
+      const auto xf = random_floats(size_t(s.k), 2);
+      std::memcpy(xb.data(), xf.data(), xf.size() * 4);
+      const TensorView x = xb.view(DType::F32, 1, s.k), y = yb.view(DType::F32, 1, s.m);
+      const int reps = isa == CpuIsa::Scalar ? std::max(3, args.reps / 4) : args.reps;
+      std::vector<double> times;
+      for (int r = 0; r < reps + 1; ++r) {
+        const TensorView w{pool.data() + size_t(r % copies) * wbytes, type, s.m, s.k};
+        const double t0 = now();
+        be.matmul(y, x, w);
+        if (r > 0) times.push_back(now() - t0);  // first call warms the pool and scratch
+      }
+      const double t = *std::min_element(times.begin(), times.end());
+      const double gbs = double(wbytes) / t / 1e9;
+      std::printf("  %-6s %-22s %-7s gemv  %8.3f ms  %7.2f GB/s  %7.2f tok/s-eq\n",
+                  std::string(dtype_name(type)).c_str(), s.what, std::string(cpu::cpu_isa_name(isa)).c_str(),
+                  t * 1e3, gbs, gbs * 1e9 / (kModelParams * bytes_per_param(type)));
+      std::fflush(stdout);
+      if (s.m != kFfn) continue;  // GEMM on one shape only: it's compute-bound either way
+      // GEMM, n rows (prefill), weights hot or not: one weight, repeated calls.
+      const int64_t n = isa == CpuIsa::Scalar ? args.ref_gemm_rows : args.gemm_rows;
+      Buffer xn = be.alloc(size_t(n * s.k) * 4), yn = be.alloc(size_t(n * s.m) * 4);
+      const auto xnf = random_floats(size_t(n * s.k), 3);
+      std::memcpy(xn.data(), xnf.data(), xnf.size() * 4);
+      const TensorView w{pool.data(), type, s.m, s.k};
+      const TensorView X = xn.view(DType::F32, n, s.k), Y = yn.view(DType::F32, n, s.m);
+      be.matmul(Y, X, w);
+      double best = 1e30;
+      for (int r = 0; r < 3; ++r) {
+        const double t0 = now();
+        be.matmul(Y, X, w);
+        best = std::min(best, now() - t0);
+      }
+      std::printf("  %-6s %-22s %-7s gemm  %8.3f ms  %7.1f GFLOP/s  (%lld rows)\n",
+                  std::string(dtype_name(type)).c_str(), s.what, std::string(cpu::cpu_isa_name(isa)).c_str(),
+                  best * 1e3, 2.0 * double(n) * double(s.m) * double(s.k) / best / 1e9, (long long)n);
+      std::fflush(stdout);
+    }
+  }
+}
+
+// OpenLLaMA-3B attention: 32 heads of 100; decode over 512 cached positions and a 512-token
+// prefill (causal), F16 and F32 caches.
+void bench_attention(const Args& args, const std::vector<CpuIsa>& levels) {
+  const int n_head = 32, hd = 100;
+  const int64_t n_ctx = 512, cols = int64_t(n_head) * hd;
+  for (DType kv : {DType::F16, DType::F32})
+    for (CpuIsa isa : levels) {
+      CpuBackend be({.threads = args.threads, .isa = isa});
+      const size_t elt = kv == DType::F16 ? 2 : 4;
+      Buffer kb = be.alloc(size_t(n_ctx * cols) * elt), vb = be.alloc(size_t(n_ctx * cols) * elt);
+      const KvView cache{kb.view(kv, n_ctx, cols), vb.view(kv, n_ctx, cols), n_ctx};
+      const auto f = random_floats(size_t(cols), 4);
+      for (int64_t r = 0; r < n_ctx; ++r) {
+        cpu::quantize_row(kv, f.data(), cache.k.rows_slice(r, 1).data, cols);
+        cpu::quantize_row(kv, f.data(), cache.v.rows_slice(r, 1).data, cols);
+      }
+      for (int64_t n : {int64_t(1), n_ctx}) {
+        std::vector<int32_t> pos(static_cast<size_t>(n)), slot(static_cast<size_t>(n), 0);
+        for (int64_t i = 0; i < n; ++i) pos[size_t(i)] = int32_t(n == 1 ? n_ctx - 1 : i);
+        const BatchLayout batch{pos, slot, 1};
+        Buffer qb = be.alloc(size_t(n * cols) * 4), ob = be.alloc(size_t(n * cols) * 4);
+        const auto qf = random_floats(size_t(n * cols), 5);
+        std::memcpy(qb.data(), qf.data(), qf.size() * 4);
+        const TensorView q = qb.view(DType::F32, n, cols), o = ob.view(DType::F32, n, cols);
+        const AttentionShape shape{n_head, n_head, hd};
+        be.attention(o, q, cache, batch, shape);
+        double best = 1e30;
+        const int reps = n == 1 ? 20 : 2;
+        for (int r = 0; r < reps; ++r) {
+          const double t0 = now();
+          be.attention(o, q, cache, batch, shape);
+          best = std::min(best, now() - t0);
+        }
+        std::printf("  attention kv=%-4s %-7s %-22s %9.3f ms\n", std::string(dtype_name(kv)).c_str(),
+                    std::string(cpu::cpu_isa_name(isa)).c_str(),
+                    n == 1 ? "decode (512 keys)" : "prefill (512 tokens)", best * 1e3);
+        std::fflush(stdout);
+      }
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args args;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i];
+    if (a == "--threads") args.threads = std::atoi(argv[i + 1]);
+    else if (a == "--reps") args.reps = std::atoi(argv[i + 1]);
+    else if (a == "--gemm-rows") args.gemm_rows = std::atoll(argv[i + 1]);
+    else if (a == "--ref-gemm-rows") args.ref_gemm_rows = std::atoll(argv[i + 1]);
+    else if (a == "--only") args.only = argv[i + 1];
+    else if (a == "--hot") args.hot = std::string(argv[i + 1]) == "1";
+    else {
+      std::fprintf(stderr, "unknown option %s\n", a.c_str());
+      return 2;
+    }
+  }
+  if (args.threads <= 0) args.threads = available_cpus();
+  g_threads = args.threads;
+  const auto levels = cpu::supported_cpu_isas();
+  std::printf("bench_kernels: %d threads, levels:", args.threads);
+  for (CpuIsa l : levels) std::printf(" %s", std::string(cpu::cpu_isa_name(l)).c_str());
+  std::printf(" (detected %s)\n", std::string(cpu::cpu_isa_name(cpu::detect_cpu_isa())).c_str());
+  {
+    CpuBackend be({.threads = args.threads});
+    std::printf("memory bandwidth (memcpy 512 MiB, read + write, %d threads): %.2f GB/s\n", args.threads,
+                copy_bandwidth(be));
+  }
+  std::printf("tok/s-eq = GEMV GB/s / weight bytes of OpenLLaMA-3B (%.2fG params) in that dtype\n",
+              kModelParams / 1e9);
+  for (DType t : {DType::Q4_0, DType::Q8_0, DType::F16, DType::BF16, DType::F32})
+    if (args.only.empty() || args.only == "matmul" || args.only == dtype_name(t)) bench_matmul(args, t, levels);
+  if (args.only.empty() || args.only == "attention") bench_attention(args, levels);
+  return 0;
+}

@@ -1,0 +1,67 @@
+// The table of CPU kernels for one instruction-set level. The backend picks a table once (see
+// cpu_isa.h) and calls through it; each level's kernels live in their own translation units,
+// compiled with that level's target flags (x86/avx2, x86/avx512), so nothing outside them may
+// execute a wide instruction on a CPU that lacks it.
+//
+// Matmul kernels compute out[t, m] = Σ_k x[t, k] · w[m, k] for weight rows m in [m0, m1) and
+// every activation row t, so threads split the output by weight rows (disjoint columns of out).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/backend.h"
+#include "kernels/cpu/cpu_isa.h"
+
+namespace llmpipe::cpu {
+
+struct MatmulArgs {
+  float* y = nullptr;  // [n, ldy]
+  int64_t ldy = 0;
+  const uint8_t* w = nullptr;  // weight rows, w_row_bytes apart
+  size_t w_row_bytes = 0;
+  int64_t n = 0;  // activation rows
+  int64_t k = 0;  // inner dimension
+  // Float kernels: x [n, ldx] F32.
+  const float* x = nullptr;
+  int64_t ldx = 0;
+  // Q4_0/Q8_0 kernels: activations quantized once per matmul by quantize_row_q8 (k % 32 == 0):
+  // row t is xq + t * k (int8 codes, in the level's layout) with scales xd + t * k / 32.
+  const int8_t* xq = nullptr;
+  const float* xd = nullptr;
+};
+using MatmulFn = void (*)(const MatmulArgs& args, int64_t m0, int64_t m1);
+
+struct CpuKernels {
+  CpuIsa isa = CpuIsa::Scalar;
+  // Activation row x[0, k) (k % 32 == 0) to Q8_0-style blocks of 32: d = max|x| / 127 (rounded
+  // through F16, as ggml stores it) and codes round(x / d), written to qs[0, k) and d[0, k/32),
+  // for a matmul with weights of type `weights` (Q4_0 or Q8_0). The byte layout of qs is private
+  // to that level's kernel for that type (avx512 stores x + 128, and reorders for Q4_0).
+  void (*quantize_row_q8)(DType weights, const float* x, int64_t k, int8_t* qs, float* d) = nullptr;
+  // Null entries: the backend uses the scalar reference for that dtype.
+  MatmulFn matmul_f32_f32 = nullptr;
+  MatmulFn matmul_f16_f32 = nullptr;
+  MatmulFn matmul_bf16_f32 = nullptr;
+  MatmulFn matmul_q8_0_f32 = nullptr;  // needs quantized activations (xq, xd)
+  MatmulFn matmul_q4_0_f32 = nullptr;  // needs quantized activations (xq, xd)
+
+  // Same contracts as the reference kernels (reference_ops.h). attention also takes per-call
+  // scratch for `max positions + 1` floats (the scores of one item).
+  void (*rms_norm_f32)(TensorView out, TensorView in, const float* weight, float eps, int64_t r0,
+                       int64_t r1) = nullptr;
+  void (*attention_f32)(TensorView out, TensorView q, KvView cache, const BatchLayout& batch,
+                        AttentionShape shape, int64_t i0, int64_t i1, float* scratch) = nullptr;
+  void (*swiglu_f32)(float* gate, const float* up, int64_t n) = nullptr;  // gate = silu(gate)*up
+  void (*add_f32)(float* x, const float* y, int64_t n) = nullptr;         // x += y
+};
+
+// The table for `isa` (which must be supported: see cpu_isa_supported).
+const CpuKernels& cpu_kernels(CpuIsa isa);
+
+// Per-level tables, defined in the level's translation units.
+const CpuKernels& cpu_kernels_scalar();
+const CpuKernels& cpu_kernels_avx2();
+const CpuKernels& cpu_kernels_avx512();
+
+}  // namespace llmpipe::cpu

@@ -228,7 +228,10 @@ void check_forward(const ForwardCase& c) {
 
   const auto m = open_model(path);
   const auto& h = m.hparams;
-  CpuBackend backend({.threads = 2});
+  // The scalar kernels: this checks loading and the reference forward exactly; the SIMD kernels
+  // (which round activations to 8 bits for quantized weights) are checked against these in
+  // test_cpu_kernels.cpp.
+  CpuBackend backend({.threads = 2, .isa = cpu::CpuIsa::Scalar});
   const auto spec = whole_model(h);
   auto weights = load_stage_weights(*m.tensors, h, spec, backend);
   EXPECT_EQ(weights.tied_output, c.tied);

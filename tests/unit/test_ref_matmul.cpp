@@ -121,10 +121,11 @@ TEST(ReferenceMatmul, MatmulRowsMatchesFloat64ForEveryDtype) {
     }
 }
 
-// The CPU backend splits rows across threads; with 2 threads the result is bit-identical to one
-// call over all rows (each output is one dot product, however the rows are split).
+// The CPU backend with its scalar kernels splits rows across threads; with 2 threads the result
+// is bit-identical to one call over all rows (each output is one dot product, however the rows
+// are split).
 TEST(ReferenceMatmul, BackendMatmulEqualsSingleCallAcrossThreads) {
-  CpuBackend backend({.threads = 2});
+  CpuBackend backend({.threads = 2, .isa = cpu::CpuIsa::Scalar});
   uint32_t seed = 200;
   for (DType type : kAllTypes) {
     Problem p(type, {3, 67, 128}, seed++);

@@ -5,8 +5,10 @@
 
 #include "app/commands.h"
 #include "core/thread_pool.h"
-#include "kernels/cpu/cpu_backend.h"
+#include "kernels/backend_factory.h"
 #include "model/model_source.h"
+#include "pipeline/device_memory_plan.h"
+#include "pipeline/run_config.h"
 #include "runtime/generator.h"
 #include "tokenizer/tokenizer.h"
 
@@ -23,6 +25,8 @@ struct GenerateOptions {
   int64_t ctx_size = 0;  // 0: the model's
   int64_t batch = 512;   // prefill chunk
   bool echo = true;
+  std::string backend = "cpu";
+  int64_t gpu_layers = -1;  // -1: all
 };
 
 void run_generate(const GenerateOptions& o) {
@@ -31,11 +35,18 @@ void run_generate(const GenerateOptions& o) {
   const LlamaHParams& h = model.hparams;
   const int64_t n_ctx = o.ctx_size > 0 ? std::min(o.ctx_size, h.n_ctx_train) : h.n_ctx_train;
 
-  CpuBackend backend({.threads = o.threads});
+  check_gpu_layers(o.gpu_layers);
+  const std::unique_ptr<Backend> backend_owner = make_backend({.kind = o.backend, .threads = o.threads});
+  Backend& backend = *backend_owner;
   const StageSpec spec{{0, h.n_layer}, true, true};
+  const KvCacheShape kv{h.n_layer, 1, n_ctx, h.kv_dim()};
+  const int64_t max_tokens = std::min(o.batch, n_ctx);
+  if (const auto plan = plan_device_memory(backend, *model.tensors, h, spec, kv, max_tokens, 1)) {
+    std::fprintf(stderr, "%s: %s\n", backend.name().c_str(), plan->describe().c_str());
+    check_device_memory(*plan, "the model");
+  }
   StageWeights weights = load_stage_weights(*model.tensors, h, spec, backend);
-  LlamaStage stage(h, spec, std::move(weights), backend, {h.n_layer, 1, n_ctx, h.kv_dim()},
-                   std::min(o.batch, n_ctx), 1);
+  LlamaStage stage(h, spec, std::move(weights), backend, kv, max_tokens, 1);
 
   const auto prompt = tokenizer.encode(o.prompt, tokenizer.vocab().add_bos);
   const StopRule stop{tokenizer.eos_id(), o.max_new_tokens, n_ctx};
@@ -88,6 +99,10 @@ void register_generate(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   cmd->add_flag("!--no-echo", o->echo, "Print only the generated text, not the prompt");
+  cmd->add_option("--backend", o->backend, "Compute backend: cpu, cuda or auto")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  cmd->add_option("--gpu-layers", o->gpu_layers, "Layers on the GPU, the rest on the CPU (not implemented yet, see docs/cuda.md)");
   cmd->callback([o] { run_generate(*o); });
 }
 

@@ -7,8 +7,9 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
-#include "kernels/cpu/cpu_backend.h"
+#include "kernels/backend_factory.h"
 #include "model/model_source.h"
+#include "pipeline/device_memory_plan.h"
 #include "pipeline/partition.h"
 #include "pipeline/rank_log.h"
 #include "pipeline/run_io.h"
@@ -90,7 +91,9 @@ void run_rank(Transport& t, const RunConfig& c, Plan& plan, RankLog& log) {
   const auto& h = plan.model.hparams;
   const StageSpec spec = stage_spec(plan.split, t.rank());
   const int threads = c.threads > 0 ? c.threads : available_cpus();
-  CpuBackend backend({.threads = threads});
+  const std::unique_ptr<Backend> backend_owner =
+      make_backend({.kind = c.backend, .threads = threads});
+  Backend& backend = *backend_owner;
   log.line(cat("rank ", t.rank(), " of ", t.size(), " on ", t.host(), ", pid ", ::getpid(), ", ",
                backend.name()));
   log.line(cat("model ", plan.model.path, " (", plan.model.name, "), layers [", spec.layers.first,
@@ -98,14 +101,20 @@ void run_rank(Transport& t, const RunConfig& c, Plan& plan, RankLog& log) {
                spec.is_last ? ", output norm and lm_head" : ""));
 
   const KvCacheShape kv = kv_shape(c, plan, spec.layers);
-  if (c.kv_memory == 0)
+  const int64_t max_tokens = c.prefill_chunk + c.batch_size;
+  const auto device_plan = plan_device_memory(backend, *plan.model.tensors, h, spec, kv,
+                                              max_tokens, c.batch_size);
+  if (device_plan) {
+    log.line(device_plan->describe());
+    check_device_memory(*device_plan, cat("stage ", t.rank(), " on ", backend.name()));
+  }
+  if (c.kv_memory == 0 && !device_plan)  // a GPU's KV cache is in the plan above
     if (const uint64_t avail = available_memory_bytes(); avail > 0)
       check_kv_fits(kv, avail, cat("the memory available on ", t.host()), t.rank());
   StageWeights weights = load_stage_weights(*plan.model.tensors, h, spec, backend);
   log.line(cat("tensors held: ", weights.tensor_names.size(), " (", join(weights.tensor_names), ")"));
   log.line(cat("bytes mapped: ", weights.bytes, ", KV cache: ", kv.bytes(), " bytes (",
                c.batch_size, " slots x ", plan.n_ctx, " positions, ", dtype_name(c.kv_type), ")"));
-  const int64_t max_tokens = c.prefill_chunk + c.batch_size;
   LlamaStage stage(h, spec, std::move(weights), backend, kv, max_tokens, c.batch_size);
   TraceRecorder trace(!c.trace_path.empty());
   StageRuntime runtime(t, stage, c.batch_size, c.hop_type, trace);

@@ -7,6 +7,7 @@
 #include "core/thread_pool.h"
 #include "kernels/backend_factory.h"
 #include "model/model_source.h"
+#include "model/stage_offload.h"
 #include "pipeline/device_memory_plan.h"
 #include "pipeline/run_config.h"
 #include "runtime/generator.h"
@@ -35,18 +36,25 @@ void run_generate(const GenerateOptions& o) {
   const LlamaHParams& h = model.hparams;
   const int64_t n_ctx = o.ctx_size > 0 ? std::min(o.ctx_size, h.n_ctx_train) : h.n_ctx_train;
 
-  check_gpu_layers(o.gpu_layers);
+  check_gpu_layers(o.gpu_layers, o.backend);
   const std::unique_ptr<Backend> backend_owner = make_backend({.kind = o.backend, .threads = o.threads});
   Backend& backend = *backend_owner;
+  const std::unique_ptr<Backend> host_backend =  // --gpu-layers: the other layers' backend
+      o.gpu_layers >= 0 ? make_backend({.kind = "cpu", .threads = o.threads}) : nullptr;
   const StageSpec spec{{0, h.n_layer}, true, true};
   const KvCacheShape kv{h.n_layer, 1, n_ctx, h.kv_dim()};
   const int64_t max_tokens = std::min(o.batch, n_ctx);
-  if (const auto plan = plan_device_memory(backend, *model.tensors, h, spec, kv, max_tokens, 1)) {
-    std::fprintf(stderr, "%s: %s\n", backend.name().c_str(), plan->describe().c_str());
-    check_device_memory(*plan, "the model");
+  if (const auto device = split_for_offload(spec, o.gpu_layers).device) {
+    KvCacheShape device_kv = kv;
+    device_kv.n_layers = device->layers.size();
+    if (const auto plan = plan_device_memory(backend, *model.tensors, h, *device, device_kv, max_tokens, 1)) {
+      std::fprintf(stderr, "%s: %s\n", backend.name().c_str(), plan->describe().c_str());
+      check_device_memory(*plan, "the model");
+    }
   }
-  StageWeights weights = load_stage_weights(*model.tensors, h, spec, backend);
-  LlamaStage stage(h, spec, std::move(weights), backend, kv, max_tokens, 1);
+  const auto stage_owner = make_offloaded_stage(*model.tensors, h, spec, backend, host_backend.get(),
+                                                o.gpu_layers, kv, max_tokens, 1);
+  LlamaStage& stage = *stage_owner;
 
   const auto prompt = tokenizer.encode(o.prompt, tokenizer.vocab().add_bos);
   const StopRule stop{tokenizer.eos_id(), o.max_new_tokens, n_ctx};
@@ -102,7 +110,7 @@ void register_generate(CLI::App& app) {
   cmd->add_option("--backend", o->backend, "Compute backend: cpu, cuda or auto")
       ->capture_default_str()
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
-  cmd->add_option("--gpu-layers", o->gpu_layers, "Layers on the GPU, the rest on the CPU (not implemented yet, see docs/cuda.md)");
+  cmd->add_option("--gpu-layers", o->gpu_layers, "With --backend cuda: layers on the GPU, the rest on the CPU (default: all on the GPU)");
   cmd->callback([o] { run_generate(*o); });
 }
 

@@ -79,7 +79,7 @@ void register_run(CLI::App& app, int* argc, char*** argv) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--backend", o.backend, "Compute backend: cpu (default), cuda (ranks on one node share its GPUs by local rank) or auto")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
-  cmd->add_option("--gpu-layers", o.gpu_layers, "Layers per stage on the GPU, the rest on the CPU (not implemented yet, see docs/cuda.md)");
+  cmd->add_option("--gpu-layers", o.gpu_layers, "With --backend cuda: the first N layers of each stage on the GPU, the rest on the CPU (default: all on the GPU)");
 
   cmd->callback([f, cmd, argc, argv] {
     RunConfig c;

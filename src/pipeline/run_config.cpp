@@ -68,6 +68,7 @@ void apply_exp_config(RunConfig& c, const std::string& path) {
   if (!hop.empty()) c.hop_type = hop_type_from_name(hop);
   read(j, path, "trace_path", {nullptr, "outputs"}, c.trace_path);
   read(j, path, "backend", knobs, c.backend);
+  read(j, path, "gpu_layers", knobs, c.gpu_layers);
 }
 
 void apply_parallel_config(RunConfig& c, const std::string& path) {
@@ -86,11 +87,10 @@ DType hop_type_from_name(const std::string& name) {
   return *t;
 }
 
-void check_gpu_layers(int64_t gpu_layers) {
-  // Partial offload needs a stage with two backends; the design is in docs/cuda.md.
-  if (gpu_layers >= 0)
-    fail("--gpu-layers is not implemented yet: every layer of a stage runs on its backend (see "
-         "docs/cuda.md); use more stages (ranks) to fit a model on small GPUs");
+void check_gpu_layers(int64_t gpu_layers, const std::string& backend) {
+  if (gpu_layers < -1) fail("gpu_layers must be >= 0 (or -1: every layer), got ", gpu_layers);
+  if (gpu_layers >= 0 && resolve_backend_kind(backend) != "cuda")
+    fail("--gpu-layers needs the CUDA backend (--backend cuda, or auto with a GPU), not ", backend);
 }
 
 void validate_run_config(const RunConfig& c, int world_size) {
@@ -115,7 +115,7 @@ void validate_run_config(const RunConfig& c, int world_size) {
          "): each micro-batch needs at least one sequence; raise batch_size or set micro_batches");
   if (c.kv_type != DType::F16 && c.kv_type != DType::F32) fail("kv type must be f16 or f32");
   resolve_backend_kind(c.backend);  // unknown names, or cuda in a build without it
-  check_gpu_layers(c.gpu_layers);
+  check_gpu_layers(c.gpu_layers, c.backend);
   if (!c.layer_split.empty() && int(c.layer_split.size()) != world_size)
     fail("layer split has ", c.layer_split.size(), " entries but the job has ", world_size,
          " ranks");

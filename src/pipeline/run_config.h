@@ -65,8 +65,9 @@ void apply_parallel_config(RunConfig& cfg, const std::string& path);
 // "f32", "f16" or "bf16" (activations sent between stages); anything else is an error.
 DType hop_type_from_name(const std::string& name);
 
-// --gpu-layers N (N >= 0) is an error until partial offload exists; -1 (all layers) passes.
-void check_gpu_layers(int64_t gpu_layers);
+// --gpu-layers N (first N layers of each stage on the GPU, the rest on the CPU) needs the CUDA
+// backend; -1 (every layer on the stage's backend) always passes.
+void check_gpu_layers(int64_t gpu_layers, const std::string& backend);
 
 // Checks that need no model: world size vs pipeline size, tensor parallelism, sizes > 0,
 // the backend name (and that this build has it).

@@ -46,7 +46,7 @@ std::optional<TokensMessage> StageRuntime::process(BatchMessage& msg,
   std::optional<TokensMessage> result;
   if (!stage_.spec().is_last) {
     msg.hidden.resize(size_t(n * d));
-    stage_.backend().to_host(msg.hidden, out);
+    stage_.output_backend().to_host(msg.hidden, out);
     dst = transport_.rank() + 1;
     channel = Channel::Activations;
   } else {
@@ -70,7 +70,7 @@ std::optional<TokensMessage> StageRuntime::process(BatchMessage& msg,
 TokensMessage StageRuntime::sample(const BatchMessage& msg, TensorView logits) {
   const size_t vocab = size_t(logits.cols);
   logits_host_.resize(size_t(logits.rows) * vocab);
-  stage_.backend().to_host(logits_host_, logits);
+  stage_.output_backend().to_host(logits_host_, logits);
   TokensMessage result{msg.batch_id, {}};
   for (size_t r = 0; r < msg.samples.size(); ++r) {
     const SampleSpec& s = msg.samples[r];

@@ -1,5 +1,5 @@
 // The backend factory in every build: CPU always; CUDA only when built with it, with a clear
-// error otherwise; "auto" falls back to the CPU without a GPU; --gpu-layers is rejected clearly.
+// error otherwise; "auto" falls back to the CPU without a GPU; --gpu-layers only with CUDA.
 #include <gtest/gtest.h>
 
 #include "kernels/backend_factory.h"
@@ -38,7 +38,9 @@ TEST(BackendFactory, UnknownNamesAndGpuLayersAreErrors) {
   test::expect_error([&] { validate_run_config(c, 1); }, {"unknown backend 'metal'"});
   c.backend = "cpu";
   c.gpu_layers = 3;
-  test::expect_error([&] { validate_run_config(c, 1); }, {"--gpu-layers is not implemented yet"});
+  test::expect_error([&] { validate_run_config(c, 1); }, {"--gpu-layers needs the CUDA backend"});
+  c.gpu_layers = -2;
+  test::expect_error([&] { validate_run_config(c, 1); }, {"gpu_layers must be >= 0"});
   c.gpu_layers = -1;
   EXPECT_NO_THROW(validate_run_config(c, 1));
   EXPECT_EQ(c.to_json()["backend"], "cpu");

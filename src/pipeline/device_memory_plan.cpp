@@ -64,8 +64,9 @@ std::optional<DeviceMemoryPlan> plan_device_memory(Backend& backend, const Tenso
 void check_device_memory(const DeviceMemoryPlan& p, const std::string& where) {
   if (p.fits()) return;
   fail(where, " needs ", mib(p.need()), " more device memory but ", mib(p.free),
-       " is free (", p.describe(), "): use more stages (ranks), a smaller ctx_size or "
-       "batch_size, --kv-type f16, or a more quantized model");
+       " is free (", p.describe(), "): use more stages (ranks), --gpu-layers to keep some "
+       "layers on the CPU, a smaller ctx_size or batch_size, --kv-type f16, or a more "
+       "quantized model");
 }
 
 }  // namespace llmpipe

@@ -12,5 +12,17 @@ echo "== sanitizer build: loaders, tokenizer, kernels =="
 ASAN_OPTIONS=detect_leaks=1 build-asan/tests/unit_tests \
   --gtest_filter='Gguf*:Dequantize*:Quantize*:Tokenizer*:Vocab*:SentencePiece*:ReferenceForward*:Pipeline*:ReferenceMatmul*:CpuKernel*'
 echo "== full suite =="
-cd build
-ctest --output-on-failure --timeout 900
+(cd build && ctest --output-on-failure --timeout 900)
+
+# With a CUDA toolkit: the CUDA build too (sm_75/80/90 unless CUDA_ARCHS says otherwise), only
+# the targets the gpu tests need; they report "skipped" on machines without a GPU.
+if [[ -x /usr/local/cuda/bin/nvcc ]]; then
+  echo "== CUDA build (-DLLMPIPE_CUDA=ON): gpu tests =="
+  generator=()
+  command -v ninja >/dev/null && generator=(-G Ninja)
+  [[ -f build-cuda/CMakeCache.txt ]] || generator+=(-DCMAKE_BUILD_TYPE=Release)
+  cmake -S . -B build-cuda "${generator[@]}" -DLLMPIPE_CUDA=ON \
+    "-DCMAKE_CUDA_ARCHITECTURES=${CUDA_ARCHS:-75;80;90}" >/dev/null
+  cmake --build build-cuda -j "${JOBS:-$(nproc)}" --target llmpipe cuda_tests
+  (cd build-cuda && ctest -L gpu --output-on-failure --timeout 900)
+fi

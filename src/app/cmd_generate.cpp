@@ -5,8 +5,11 @@
 
 #include "app/commands.h"
 #include "core/thread_pool.h"
-#include "kernels/cpu/cpu_backend.h"
+#include "kernels/backend_factory.h"
 #include "model/model_source.h"
+#include "model/stage_offload.h"
+#include "pipeline/device_memory_plan.h"
+#include "pipeline/run_config.h"
 #include "runtime/generator.h"
 #include "tokenizer/tokenizer.h"
 
@@ -23,6 +26,8 @@ struct GenerateOptions {
   int64_t ctx_size = 0;  // 0: the model's
   int64_t batch = 512;   // prefill chunk
   bool echo = true;
+  std::string backend = "cpu";
+  int64_t gpu_layers = -1;  // -1: all
 };
 
 void run_generate(const GenerateOptions& o) {
@@ -31,11 +36,25 @@ void run_generate(const GenerateOptions& o) {
   const LlamaHParams& h = model.hparams;
   const int64_t n_ctx = o.ctx_size > 0 ? std::min(o.ctx_size, h.n_ctx_train) : h.n_ctx_train;
 
-  CpuBackend backend({.threads = o.threads});
+  check_gpu_layers(o.gpu_layers, o.backend);
+  const std::unique_ptr<Backend> backend_owner = make_backend({.kind = o.backend, .threads = o.threads});
+  Backend& backend = *backend_owner;
+  const std::unique_ptr<Backend> host_backend =  // --gpu-layers: the other layers' backend
+      o.gpu_layers >= 0 ? make_backend({.kind = "cpu", .threads = o.threads}) : nullptr;
   const StageSpec spec{{0, h.n_layer}, true, true};
-  StageWeights weights = load_stage_weights(*model.tensors, h, spec, backend);
-  LlamaStage stage(h, spec, std::move(weights), backend, {h.n_layer, 1, n_ctx, h.kv_dim()},
-                   std::min(o.batch, n_ctx), 1);
+  const KvCacheShape kv{h.n_layer, 1, n_ctx, h.kv_dim()};
+  const int64_t max_tokens = std::min(o.batch, n_ctx);
+  if (const auto device = split_for_offload(spec, o.gpu_layers).device) {
+    KvCacheShape device_kv = kv;
+    device_kv.n_layers = device->layers.size();
+    if (const auto plan = plan_device_memory(backend, *model.tensors, h, *device, device_kv, max_tokens, 1)) {
+      std::fprintf(stderr, "%s: %s\n", backend.name().c_str(), plan->describe().c_str());
+      check_device_memory(*plan, "the model");
+    }
+  }
+  const auto stage_owner = make_offloaded_stage(*model.tensors, h, spec, backend, host_backend.get(),
+                                                o.gpu_layers, kv, max_tokens, 1);
+  LlamaStage& stage = *stage_owner;
 
   const auto prompt = tokenizer.encode(o.prompt, tokenizer.vocab().add_bos);
   const StopRule stop{tokenizer.eos_id(), o.max_new_tokens, n_ctx};
@@ -88,6 +107,10 @@ void register_generate(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   cmd->add_flag("!--no-echo", o->echo, "Print only the generated text, not the prompt");
+  cmd->add_option("--backend", o->backend, "Compute backend: cpu, cuda or auto")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  cmd->add_option("--gpu-layers", o->gpu_layers, "With --backend cuda: layers on the GPU, the rest on the CPU (default: all on the GPU)");
   cmd->callback([o] { run_generate(*o); });
 }
 

@@ -77,6 +77,9 @@ void register_run(CLI::App& app, int* argc, char*** argv) {
   cmd->add_option("--layer-split", f->layer_split, "Layers per stage, e.g. 6,7,7,6 (default: balanced)");
   cmd->add_option("-t,--threads", o.threads, "Compute threads per rank (default: the CPUs the rank may use, e.g. Slurm's --cpus-per-task)")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--backend", o.backend, "Compute backend: cpu (default), cuda (ranks on one node share its GPUs by local rank) or auto")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  cmd->add_option("--gpu-layers", o.gpu_layers, "With --backend cuda: the first N layers of each stage on the GPU, the rest on the CPU (default: all on the GPU)");
 
   cmd->callback([f, cmd, argc, argv] {
     RunConfig c;
@@ -99,6 +102,8 @@ void register_run(CLI::App& app, int* argc, char*** argv) {
     if (given("--micro-batches")) c.micro_batches = o.micro_batches;
     if (given("--pipeline-size")) c.pipeline_parallel_size = o.pipeline_parallel_size;
     if (given("--threads")) c.threads = o.threads;
+    if (given("--backend")) c.backend = o.backend;
+    if (given("--gpu-layers")) c.gpu_layers = o.gpu_layers;
     if (!f->kv_type.empty()) c.kv_type = *dtype_from_name(f->kv_type);
     if (!f->kv_memory.empty()) c.kv_memory = parse_byte_size(f->kv_memory);
     if (!f->hop_type.empty()) c.hop_type = hop_type_from_name(f->hop_type);

@@ -22,7 +22,8 @@ LlamaStage::LlamaStage(const LlamaHParams& hparams, const StageSpec& spec, Stage
       backend_(backend),
       kv_(backend, kv_shape),
       max_tokens_(max_tokens),
-      max_logit_rows_(max_logit_rows) {
+      max_logit_rows_(max_logit_rows),
+      whole_spec_(spec) {
   if (max_tokens < 1) fail("a stage needs room for at least one token per batch");
   if (kv_shape.n_layers != spec.layers.size())
     fail("KV cache has ", kv_shape.n_layers, " layers for a stage of ", spec.layers.size());
@@ -38,6 +39,16 @@ LlamaStage::LlamaStage(const LlamaHParams& hparams, const StageSpec& spec, Stage
     sel_ = alloc_f32(backend, max_logit_rows, h_.n_embd);
     logits_ = alloc_f32(backend, max_logit_rows, h_.n_vocab);
   }
+}
+
+void LlamaStage::set_tail(std::unique_ptr<LlamaStage> tail) {
+  LLMPIPE_CHECK(tail && !spec_.is_last && !tail->spec_.is_first &&
+                    tail->spec_.layers.first == spec_.layers.last &&
+                    tail->max_tokens_ >= max_tokens_,
+                "a stage's tail must continue its layers");
+  whole_spec_ = {{spec_.layers.first, tail->whole_spec_.layers.last}, spec_.is_first,
+                 tail->whole_spec_.is_last};
+  tail_ = std::move(tail);
 }
 
 TensorView LlamaStage::input(int64_t n_tokens) const {
@@ -90,7 +101,13 @@ TensorView LlamaStage::forward(const BatchLayout& batch, std::span<const int32_t
   }
   for (size_t i = 0; i < weights_.layers.size(); ++i)
     run_layer(weights_.layers[i], kv_.layer(int64_t(i)), batch, n);
-  if (!spec_.is_last) return x;
+  if (!spec_.is_last) {
+    if (!tail_) return x;
+    hop_.resize(size_t(n * h_.n_embd));
+    backend_.to_host(hop_, x);
+    tail_->backend().from_host(tail_->input(n), hop_);
+    return tail_->forward(batch, {}, logit_rows);
+  }
 
   const int64_t rows = int64_t(logit_rows.size());
   if (rows == 0) return f32(logits_, 0, h_.n_vocab);  // a prompt chunk that samples nothing

@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
+#include <vector>
 
 #include "kernels/backend.h"
 #include "model/llama_hparams.h"
@@ -19,7 +21,7 @@ class LlamaStage {
   LlamaStage(const LlamaHParams& hparams, const StageSpec& spec, StageWeights weights,
              Backend& backend, KvCacheShape kv_shape, int64_t max_tokens, int64_t max_logit_rows);
 
-  const StageSpec& spec() const { return spec_; }
+  const StageSpec& spec() const { return whole_spec_; }  // with the tail's layers, if any
   const StageWeights& weights() const { return weights_; }
   const LlamaHParams& hparams() const { return h_; }
   const KvCache& kv_cache() const { return kv_; }
@@ -34,6 +36,15 @@ class LlamaStage {
   // [logit_rows.size(), n_vocab] of the given batch rows (last stage).
   TensorView forward(const BatchLayout& batch, std::span<const int32_t> tokens,
                      std::span<const int32_t> logit_rows);
+
+  // Partial offload (--gpu-layers): the layers after this stage's own run on `tail`, a stage
+  // on another backend that continues where this one ends (not first; last if this was to be).
+  // forward() hands the hidden states over through host memory and returns the tail's output;
+  // spec() then covers both.
+  void set_tail(std::unique_ptr<LlamaStage> tail);
+  const LlamaStage* tail() const { return tail_.get(); }
+  // The backend holding forward()'s result: this stage's, or the tail's when there is one.
+  Backend& output_backend() { return tail_ ? tail_->output_backend() : backend_; }
 
  private:
   void run_layer(const LayerWeights& w, KvView kv, const BatchLayout& batch, int64_t n);
@@ -53,6 +64,9 @@ class LlamaStage {
   Buffer gate_, up_;  // [max_tokens, n_ff]
   Buffer sel_;     // [max_logit_rows, n_embd] rows that need logits
   Buffer logits_;  // [max_logit_rows, n_vocab]
+  StageSpec whole_spec_;                // spec_ extended by the tail's layers
+  std::unique_ptr<LlamaStage> tail_;    // --gpu-layers: the layers on the other backend
+  std::vector<float> hop_;              // hidden states on their way to the tail
 };
 
 }  // namespace llmpipe

@@ -8,8 +8,10 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
-#include "kernels/cpu/cpu_backend.h"
+#include "kernels/backend_factory.h"
 #include "model/model_source.h"
+#include "model/stage_offload.h"
+#include "pipeline/device_memory_plan.h"
 #include "pipeline/partition.h"
 #include "pipeline/rank_log.h"
 #include "pipeline/run_io.h"
@@ -93,7 +95,13 @@ int run_rank(Transport& t, const RunConfig& c, Plan& plan, RankLog& log) {
   const auto& h = plan.model.hparams;
   const StageSpec spec = stage_spec(plan.split, t.rank());
   const int threads = c.threads > 0 ? c.threads : available_cpus();
-  CpuBackend backend({.threads = threads});
+  const std::unique_ptr<Backend> backend_owner =
+      make_backend({.kind = c.backend, .threads = threads});
+  Backend& backend = *backend_owner;
+  // --gpu-layers N: the stage's layers after its first N run on the CPU.
+  const std::unique_ptr<Backend> host_backend =
+      c.gpu_layers >= 0 ? make_backend({.kind = "cpu", .threads = threads}) : nullptr;
+  const OffloadSplit offload = split_for_offload(spec, c.gpu_layers);
   // Under Slurm, name the node too: several slurmd may share a host, and a node name is what
   // sacct and the job's logs use.
   const char* slurm_node = std::getenv("SLURMD_NODENAME");
@@ -105,15 +113,38 @@ int run_rank(Transport& t, const RunConfig& c, Plan& plan, RankLog& log) {
                spec.is_last ? ", output norm and lm_head" : ""));
 
   const KvCacheShape kv = kv_shape(c, plan, spec.layers);
-  if (c.kv_memory == 0)
+  const int64_t max_tokens = c.prefill_chunk + c.batch_size;
+  KvCacheShape device_kv = kv;
+  device_kv.n_layers = offload.device ? offload.device->layers.size() : 0;
+  const auto device_plan = offload.device
+                               ? plan_device_memory(backend, *plan.model.tensors, h,
+                                                    *offload.device, device_kv, max_tokens,
+                                                    c.batch_size)
+                               : std::nullopt;
+  if (device_plan) {
+    log.line(device_plan->describe());
+    check_device_memory(*device_plan, cat("stage ", t.rank(), " on ", backend.name()));
+  }
+  if (c.kv_memory == 0 && !device_plan)  // a GPU's KV cache is in the plan above
     if (const uint64_t avail = available_memory_bytes(); avail > 0)
       check_kv_fits(kv, avail, cat("the memory available on ", t.host()), t.rank());
-  StageWeights weights = load_stage_weights(*plan.model.tensors, h, spec, backend);
-  log.line(cat("tensors held: ", weights.tensor_names.size(), " (", join(weights.tensor_names), ")"));
-  log.line(cat("bytes mapped: ", weights.bytes, ", KV cache: ", kv.bytes(), " bytes (",
+  const std::unique_ptr<LlamaStage> stage_owner =
+      make_offloaded_stage(*plan.model.tensors, h, spec, backend, host_backend.get(),
+                           c.gpu_layers, kv, max_tokens, c.batch_size);
+  LlamaStage& stage = *stage_owner;
+  std::vector<std::string> names = stage.weights().tensor_names;
+  uint64_t bytes = stage.weights().bytes;
+  if (const LlamaStage* tail = stage.tail()) {
+    names.insert(names.end(), tail->weights().tensor_names.begin(), tail->weights().tensor_names.end());
+    bytes += tail->weights().bytes;
+    log.line(cat("offload: layers [", offload.device->layers.first, ", ",
+                 offload.device->layers.last, ") on ", backend.name(), ", [",
+                 offload.host->layers.first, ", ", offload.host->layers.last, ") on ",
+                 host_backend->name()));
+  }
+  log.line(cat("tensors held: ", names.size(), " (", join(names), ")"));
+  log.line(cat("bytes mapped: ", bytes, ", KV cache: ", kv.bytes(), " bytes (",
                c.batch_size, " slots x ", plan.n_ctx, " positions, ", dtype_name(c.kv_type), ")"));
-  const int64_t max_tokens = c.prefill_chunk + c.batch_size;
-  LlamaStage stage(h, spec, std::move(weights), backend, kv, max_tokens, c.batch_size);
   TraceRecorder trace(!c.trace_path.empty());
   StageRuntime runtime(t, stage, c.batch_size, c.hop_type, trace);
   runtime.stats().load_s = seconds_since(t_load);

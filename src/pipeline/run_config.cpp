@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "kernels/backend_factory.h"
 
 namespace llmpipe {
 
@@ -66,6 +67,8 @@ void apply_exp_config(RunConfig& c, const std::string& path) {
   read(j, path, "hop_type", knobs, hop);
   if (!hop.empty()) c.hop_type = hop_type_from_name(hop);
   read(j, path, "trace_path", {nullptr, "outputs"}, c.trace_path);
+  read(j, path, "backend", knobs, c.backend);
+  read(j, path, "gpu_layers", knobs, c.gpu_layers);
 }
 
 void apply_parallel_config(RunConfig& c, const std::string& path) {
@@ -82,6 +85,12 @@ DType hop_type_from_name(const std::string& name) {
   if (!t || (*t != DType::F32 && *t != DType::F16 && *t != DType::BF16))
     fail("activation hop type must be f32, f16 or bf16, got '", name, "'");
   return *t;
+}
+
+void check_gpu_layers(int64_t gpu_layers, const std::string& backend) {
+  if (gpu_layers < -1) fail("gpu_layers must be >= 0 (or -1: every layer), got ", gpu_layers);
+  if (gpu_layers >= 0 && resolve_backend_kind(backend) != "cuda")
+    fail("--gpu-layers needs the CUDA backend (--backend cuda, or auto with a GPU), not ", backend);
 }
 
 void validate_run_config(const RunConfig& c, int world_size) {
@@ -105,6 +114,8 @@ void validate_run_config(const RunConfig& c, int world_size) {
     fail("micro_batches (", c.micro_batches, ") exceeds batch_size (", c.batch_size,
          "): each micro-batch needs at least one sequence; raise batch_size or set micro_batches");
   if (c.kv_type != DType::F16 && c.kv_type != DType::F32) fail("kv type must be f16 or f32");
+  resolve_backend_kind(c.backend);  // unknown names, or cuda in a build without it
+  check_gpu_layers(c.gpu_layers, c.backend);
   if (!c.layer_split.empty() && int(c.layer_split.size()) != world_size)
     fail("layer split has ", c.layer_split.size(), " entries but the job has ", world_size,
          " ranks");
@@ -131,7 +142,9 @@ json RunConfig::to_json() const {
           {"pipeline_parallel_size", pipeline_parallel_size ? json(*pipeline_parallel_size) : json()},
           {"tensor_parallel_size", tensor_parallel_size},
           {"layer_split", layer_split},
-          {"threads", threads}};
+          {"threads", threads},
+          {"backend", backend},
+          {"gpu_layers", gpu_layers}};
 }
 
 }  // namespace llmpipe

@@ -42,6 +42,8 @@ struct RunConfig {
   int tensor_parallel_size = 1;
   std::vector<int64_t> layer_split;  // empty: balanced
   int threads = 0;  // per rank; 0: the CPUs the rank may use
+  std::string backend = "cpu";  // compute backend: cpu, cuda or auto (kernels/backend_factory.h)
+  int64_t gpu_layers = -1;      // layers per stage on the GPU, the rest on the CPU; -1: all
 
   // The micro-batch count for a pipeline of `stages` ranks: by default one per stage (so every
   // stage has work), but never more than there are sequences.
@@ -63,7 +65,12 @@ void apply_parallel_config(RunConfig& cfg, const std::string& path);
 // "f32", "f16" or "bf16" (activations sent between stages); anything else is an error.
 DType hop_type_from_name(const std::string& name);
 
-// Checks that need no model: world size vs pipeline size, tensor parallelism, sizes > 0.
+// --gpu-layers N (first N layers of each stage on the GPU, the rest on the CPU) needs the CUDA
+// backend; -1 (every layer on the stage's backend) always passes.
+void check_gpu_layers(int64_t gpu_layers, const std::string& backend);
+
+// Checks that need no model: world size vs pipeline size, tensor parallelism, sizes > 0,
+// the backend name (and that this build has it).
 void validate_run_config(const RunConfig& cfg, int world_size);
 
 }  // namespace llmpipe

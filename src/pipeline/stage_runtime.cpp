@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "core/error.h"
+#include "core/nvtx_range.h"
 
 namespace llmpipe {
 
@@ -24,6 +25,7 @@ StageRuntime::StageRuntime(Transport& transport, LlamaStage& stage, int64_t n_sl
 
 std::optional<TokensMessage> StageRuntime::process(BatchMessage& msg,
                                                    std::span<const int32_t> tokens) {
+  std::optional<NvtxRange> nvtx(std::in_place, "stage compute");
   const auto t0 = Clock::now();
   const int64_t n = int64_t(msg.positions.size());
   const int64_t d = stage_.hparams().n_embd;
@@ -44,7 +46,7 @@ std::optional<TokensMessage> StageRuntime::process(BatchMessage& msg,
   std::optional<TokensMessage> result;
   if (!stage_.spec().is_last) {
     msg.hidden.resize(size_t(n * d));
-    stage_.backend().to_host(msg.hidden, out);
+    stage_.output_backend().to_host(msg.hidden, out);
     dst = transport_.rank() + 1;
     channel = Channel::Activations;
   } else {
@@ -55,6 +57,8 @@ std::optional<TokensMessage> StageRuntime::process(BatchMessage& msg,
   trace_.add("compute", msg.batch_id, n, t0, t1);
   if (result && transport_.rank() == 0) return result;  // one stage: nothing to send
 
+  nvtx.reset();
+  const NvtxRange nvtx_send("stage send");
   reply = result ? encode_tokens(*result) : encode_batch(msg, hop_type_);
   transport_.send(dst, channel, std::move(reply));
   const auto t2 = Clock::now();
@@ -66,7 +70,7 @@ std::optional<TokensMessage> StageRuntime::process(BatchMessage& msg,
 TokensMessage StageRuntime::sample(const BatchMessage& msg, TensorView logits) {
   const size_t vocab = size_t(logits.cols);
   logits_host_.resize(size_t(logits.rows) * vocab);
-  stage_.backend().to_host(logits_host_, logits);
+  stage_.output_backend().to_host(logits_host_, logits);
   TokensMessage result{msg.batch_id, {}};
   for (size_t r = 0; r < msg.samples.size(); ++r) {
     const SampleSpec& s = msg.samples[r];
@@ -82,7 +86,10 @@ TokensMessage StageRuntime::sample(const BatchMessage& msg, TensorView logits) {
 void StageRuntime::serve() {
   for (;;) {
     const auto t0 = Clock::now();
-    Bytes bytes = transport_.recv(transport_.rank() - 1, Channel::Activations);
+    Bytes bytes = [&] {
+      const NvtxRange nvtx("stage receive");
+      return transport_.recv(transport_.rank() - 1, Channel::Activations);
+    }();
     const auto t1 = Clock::now();
     stats_.recv_wait_s += seconds(t0, t1);
     if (message_kind(bytes) == MessageKind::Shutdown) {

@@ -42,7 +42,7 @@ std::span<const float> Generator::step(std::span<const int32_t> tokens, int64_t 
   const int32_t last_row = int32_t(n - 1);
   const TensorView logits = stage_.forward(batch, tokens, std::span(&last_row, 1));
   logits_.resize(size_t(logits.cols));
-  stage_.backend().to_host(logits_, logits);
+  stage_.output_backend().to_host(logits_, logits);
   return logits_;
 }
 

@@ -1,0 +1,49 @@
+// Error checks for CUDA runtime, cuBLAS and NCCL calls: a failure throws llmpipe::Error naming
+// the call, the library's message, file and line (kernels fail asynchronously, so the call that
+// reports an error is not always the one that caused it; CUDA_LAUNCH_BLOCKING=1 pins it down).
+// Device code only: include from .cu files, never from model or pipeline code.
+#pragma once
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include "core/error.h"
+
+namespace llmpipe::cuda {
+
+[[noreturn]] inline void throw_cuda_error(const char* call, const char* lib, const char* what,
+                                          int code, const char* file, int line) {
+  fail(lib, " call ", call, " failed: ", what, " (", code, ") at ", file, ":", line);
+}
+
+}  // namespace llmpipe::cuda
+
+#define CUDA_CHECK(call)                                                                   \
+  do {                                                                                     \
+    const cudaError_t llmpipe_err_ = (call);                                               \
+    if (llmpipe_err_ != cudaSuccess)                                                       \
+      ::llmpipe::cuda::throw_cuda_error(#call, "CUDA", cudaGetErrorString(llmpipe_err_),   \
+                                        int(llmpipe_err_), __FILE__, __LINE__);            \
+  } while (0)
+
+#define CUBLAS_CHECK(call)                                                                 \
+  do {                                                                                     \
+    const cublasStatus_t llmpipe_st_ = (call);                                             \
+    if (llmpipe_st_ != CUBLAS_STATUS_SUCCESS)                                              \
+      ::llmpipe::cuda::throw_cuda_error(#call, "cuBLAS", cublasGetStatusString(llmpipe_st_), \
+                                        int(llmpipe_st_), __FILE__, __LINE__);             \
+  } while (0)
+
+// After a kernel launch: reports bad launch configurations at the launch site.
+#define CUDA_CHECK_LAUNCH() CUDA_CHECK(cudaGetLastError())
+
+// NCCL_CHECK is available where nccl.h was included first (the NCCL transport, if built).
+#ifdef NCCL_H_
+#define NCCL_CHECK(call)                                                                   \
+  do {                                                                                     \
+    const ncclResult_t llmpipe_nr_ = (call);                                               \
+    if (llmpipe_nr_ != ncclSuccess)                                                        \
+      ::llmpipe::cuda::throw_cuda_error(#call, "NCCL", ncclGetErrorString(llmpipe_nr_),    \
+                                        int(llmpipe_nr_), __FILE__, __LINE__);             \
+  } while (0)
+#endif

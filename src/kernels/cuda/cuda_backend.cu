@@ -1,0 +1,379 @@
+// CudaBackend: the Backend interface on one GPU. Every op is enqueued on the backend's stream
+// and returns at once; to_host waits for the stream (it is where results leave the GPU), so the
+// model code needs no synchronization of its own.
+//
+// Host-side inputs of ops (token ids, batch positions and slots) are copied to the device per
+// call; positions and slots only when they changed since the last call (a stage runs many
+// layers over one batch layout).
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/cuda_backend.h"
+#include "kernels/cuda/ops.cuh"
+#include "kernels/cuda/raii.cuh"
+
+namespace llmpipe {
+
+namespace {
+
+using cuda::DeviceScratch;
+
+void check_f32(TensorView t, const char* what) {
+  LLMPIPE_CHECK(t.dtype == DType::F32, what, " must be f32, is ", dtype_name(t.dtype));
+}
+void check_same_shape(TensorView a, TensorView b, const char* op) {
+  LLMPIPE_CHECK(a.rows == b.rows && a.cols == b.cols, op, ": shapes [", a.rows, ", ", a.cols,
+                "] and [", b.rows, ", ", b.cols, "] differ");
+}
+bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
+
+std::string gib(uint64_t bytes) { return cat(double(bytes) / double(1ull << 30), " GiB"); }
+
+class CudaBackend final : public Backend {
+ public:
+  explicit CudaBackend(const CudaBackendOptions& options) : options_(options) {
+    const int count = cuda_device_count();
+    if (count == 0) fail("no CUDA device: ", cuda_device_summary());
+    if (options.device < 0 || options.device >= count)
+      fail("CUDA device ", options.device, " does not exist (", count, " visible)");
+    CUDA_CHECK(cudaSetDevice(options.device));
+    CUDA_CHECK(cudaGetDeviceProperties(&props_, options.device));
+    stream_ = cuda::make_stream();
+    cublas_ = cuda::make_cublas(stream_.get());
+    // Reserve the prefill tile scratch now, so that the memory plan sees it.
+    tiles_.get(options.tile_workspace_bytes, stream_.get());
+  }
+
+  ~CudaBackend() override { cudaStreamSynchronize(stream_.get()); }
+
+  std::string name() const override {
+    return cat("cuda:", options_.device, " (", props_.name, ", sm_", props_.major, props_.minor,
+               ")");
+  }
+
+  CudaMemoryInfo memory() {
+    use_device();
+    size_t free = 0, total = 0;
+    CUDA_CHECK(cudaMemGetInfo(&free, &total));
+    const uint64_t ws = tiles_.bytes() + act_.bytes() + partials_.bytes() + ids_.bytes() +
+                        positions_dev_.bytes() + slots_dev_.bytes();
+    return {free, total, allocated_ + ws, ws};
+  }
+
+  // ---- memory ----
+  Buffer alloc(size_t bytes) override {
+    use_device();
+    void* p = nullptr;
+    const cudaError_t err = cudaMalloc(&p, std::max<size_t>(bytes, 1));
+    if (err != cudaSuccess) {
+      cudaGetLastError();  // clear the sticky-free error state of a failed allocation
+      size_t free = 0, total = 0;
+      cudaMemGetInfo(&free, &total);
+      fail("out of GPU memory on ", name(), ": allocating ", bytes, " bytes with ", gib(free),
+           " free of ", gib(total), " (", cudaGetErrorString(err),
+           "): use more stages, a smaller ctx_size or batch_size, or --kv-type f16");
+    }
+    CUDA_CHECK(cudaMemsetAsync(p, 0, std::max<size_t>(bytes, 1), stream_.get()));
+    allocated_ += bytes;
+    return Buffer(this, p, bytes);
+  }
+
+  void free(void* ptr, size_t bytes) override {
+    // Called from Buffer's destructor: must not throw. cudaFree waits for pending work.
+    cudaSetDevice(options_.device);
+    cudaFree(ptr);
+    allocated_ -= std::min<uint64_t>(allocated_, bytes);
+  }
+
+  TensorView place_weight(DType dtype, int64_t rows, int64_t cols, const void* host,
+                          std::vector<Buffer>& keep) override {
+    TensorView v{nullptr, dtype, rows, cols};
+    keep.push_back(alloc(v.bytes()));
+    v.data = keep.back().data();
+    CUDA_CHECK(cudaMemcpyAsync(v.data, host, v.bytes(), cudaMemcpyHostToDevice, stream_.get()));
+    // The host bytes may be a temporary conversion: wait until they are copied.
+    CUDA_CHECK(cudaStreamSynchronize(stream_.get()));
+    return v;
+  }
+
+  void to_host(std::span<float> dst, TensorView src) override {
+    check_f32(src, "to_host source");
+    LLMPIPE_CHECK(dst.size() >= size_t(src.rows * src.cols), "to_host: destination too small");
+    use_device();
+    CUDA_CHECK(cudaMemcpyAsync(dst.data(), src.data, src.bytes(), cudaMemcpyDeviceToHost,
+                               stream_.get()));
+    CUDA_CHECK(cudaStreamSynchronize(stream_.get()));
+  }
+
+  void from_host(TensorView dst, std::span<const float> src) override {
+    check_f32(dst, "from_host destination");
+    LLMPIPE_CHECK(src.size() == size_t(dst.rows * dst.cols), "from_host: ", src.size(),
+                  " floats for a [", dst.rows, ", ", dst.cols, "] tensor");
+    use_device();
+    // From pageable memory this returns once the bytes are staged: src may change afterwards.
+    CUDA_CHECK(cudaMemcpyAsync(dst.data, src.data(), dst.bytes(), cudaMemcpyHostToDevice,
+                               stream_.get()));
+  }
+
+  void synchronize() override {
+    use_device();
+    CUDA_CHECK(cudaStreamSynchronize(stream_.get()));
+  }
+
+  // ---- ops ----
+  void get_rows(TensorView out, TensorView table, std::span<const int32_t> ids) override {
+    check_f32(out, "get_rows output");
+    LLMPIPE_CHECK(out.rows == int64_t(ids.size()) && out.cols == table.cols, "get_rows: shapes");
+    for (const int32_t id : ids)
+      LLMPIPE_CHECK(id >= 0 && id < table.rows, "token id ", id, " outside [0, ", table.rows, ")");
+    if (ids.empty()) return;
+    use_device();
+    auto* d_ids = static_cast<int32_t*>(ids_.get(ids.size_bytes(), stream_.get()));
+    CUDA_CHECK(cudaMemcpyAsync(d_ids, ids.data(), ids.size_bytes(), cudaMemcpyHostToDevice,
+                               stream_.get()));
+    cuda::get_rows_f32(out, table, d_ids, stream_.get());
+  }
+
+  void rms_norm(TensorView out, TensorView in, TensorView weight, float eps) override {
+    check_f32(in, "rms_norm input");
+    check_f32(weight, "rms_norm weight");
+    check_same_shape(out, in, "rms_norm");
+    LLMPIPE_CHECK(weight.cols == in.cols, "rms_norm: weight of ", weight.cols, " for rows of ",
+                  in.cols);
+    use_device();
+    cuda::rms_norm_f32(out, in, static_cast<const float*>(weight.data), eps, stream_.get());
+  }
+
+  void matmul(TensorView out, TensorView in, TensorView w) override {
+    check_f32(in, "matmul input");
+    check_f32(out, "matmul output");
+    LLMPIPE_CHECK(in.cols == w.cols && out.rows == in.rows && out.cols == w.rows, "matmul: [",
+                  in.rows, ", ", in.cols, "] x [", w.rows, ", ", w.cols, "]ᵀ -> [", out.rows,
+                  ", ", out.cols, "]");
+    if (in.rows == 0) return;
+    use_device();
+    const int64_t n = in.rows, K = in.cols, M = w.rows;
+    const bool few = n <= cuda::kMatvecMaxTokens && aligned16(in.data);
+    float* y = static_cast<float*>(out.data);
+    switch (w.dtype) {
+      case DType::F32:
+        cuda::gemm_f32_out(cublas_.get(), y, M, in.data, w.data, CUDA_R_32F, n, K, 0, M);
+        return;
+      case DType::Q8_0:
+        if (few) return cuda::matvec_q8_0_f32(out, in, w, stream_.get());
+        return tiled_f16(out, in, w);
+      case DType::Q4_0:
+        if (few) return cuda::matvec_q4_0_f32(out, in, w, stream_.get());
+        return tiled_f16(out, in, w);
+      case DType::F16:
+        if (few && K % 2 == 0) return cuda::matvec_f16_f32(out, in, w, stream_.get());
+        return cuda::gemm_f32_out(cublas_.get(), y, M, activations_as(in, DType::F16), w.data,
+                                  CUDA_R_16F, n, K, 0, M);
+      case DType::BF16:
+        if (few && K % 2 == 0) return cuda::matvec_bf16_f32(out, in, w, stream_.get());
+        if (props_.major >= 8)  // BF16 tensor-core GEMM from Ampere on
+          return cuda::gemm_f32_out(cublas_.get(), y, M, activations_as(in, DType::BF16), w.data,
+                                    CUDA_R_16BF, n, K, 0, M);
+        return tiled_f32(out, in, w);
+    }
+    fail("matmul: unsupported weight type ", dtype_name(w.dtype));
+  }
+
+  void rope(TensorView x, const BatchLayout& batch, int head_dim, float freq_base) override {
+    check_f32(x, "rope input");
+    LLMPIPE_CHECK(x.rows == batch.n_tokens() && head_dim > 0 && x.cols % head_dim == 0 &&
+                      head_dim % 2 == 0,
+                  "rope: shapes");
+    use_device();
+    cuda::rope_f32(x, upload(batch), head_dim, freq_base, stream_.get());
+  }
+
+  void store_kv(KvView cache, TensorView k, TensorView v, const BatchLayout& batch) override {
+    LLMPIPE_CHECK(k.rows == batch.n_tokens() && v.rows == k.rows && k.cols == cache.k.cols &&
+                      v.cols == cache.v.cols,
+                  "store_kv: shapes");
+    check_f32(k, "store_kv k");
+    check_f32(v, "store_kv v");
+    for (int64_t t = 0; t < k.rows; ++t) {
+      const int64_t slot = batch.slots[size_t(t)], pos = batch.positions[size_t(t)];
+      LLMPIPE_CHECK(pos >= 0 && pos < cache.n_ctx && slot >= 0 &&
+                        (slot + 1) * cache.n_ctx <= cache.k.rows,
+                    "store_kv: slot ", slot, " position ", pos, " outside the cache");
+    }
+    use_device();
+    cuda::store_kv_f32(cache, k, v, upload(batch), stream_.get());
+  }
+
+  void attention(TensorView out, TensorView q, KvView cache, const BatchLayout& batch,
+                 AttentionShape shape) override {
+    LLMPIPE_CHECK(shape.n_head_kv > 0 && shape.n_head % shape.n_head_kv == 0 &&
+                      q.cols == shape.n_head * shape.head_dim && q.rows == batch.n_tokens() &&
+                      out.rows == q.rows && out.cols == q.cols,
+                  "attention: shapes");
+    LLMPIPE_CHECK(shape.head_dim >= 1 && shape.head_dim <= cuda::kMaxHeadDim,
+                  "attention: head_dim ", shape.head_dim, " above the CUDA kernel's ",
+                  cuda::kMaxHeadDim);
+    LLMPIPE_CHECK(cache.k.cols == int64_t(shape.n_head_kv) * shape.head_dim,
+                  "attention: cache rows of ", cache.k.cols, " for ", shape.n_head_kv,
+                  " KV heads of ", shape.head_dim);
+    if (q.rows == 0) return;
+    use_device();
+    const cuda::DeviceBatch b = upload(batch);
+    const int64_t items = q.rows * shape.n_head;
+    const auto plan = cuda::plan_attention(items, b.max_position + 1, props_.multiProcessorCount);
+    auto* partials = static_cast<float*>(
+        partials_.get(cuda::attention_partials_bytes(items, plan, shape.head_dim), stream_.get()));
+    cuda::attention_f32(out, q, cache, b, shape, plan, partials, stream_.get());
+  }
+
+  void swiglu(TensorView gate, TensorView up) override {
+    check_same_shape(gate, up, "swiglu");
+    use_device();
+    cuda::swiglu_f32(static_cast<float*>(gate.data), static_cast<const float*>(up.data),
+                     gate.rows * gate.cols, stream_.get());
+  }
+
+  void add(TensorView x, TensorView y) override {
+    check_same_shape(x, y, "add");
+    use_device();
+    cuda::add_f32(static_cast<float*>(x.data), static_cast<const float*>(y.data), x.rows * x.cols,
+                  stream_.get());
+  }
+
+ private:
+  // Ranks may run as threads of one process (in-process transport): each call makes sure the
+  // calling thread talks to this backend's device.
+  void use_device() { CUDA_CHECK(cudaSetDevice(options_.device)); }
+
+  // The batch's positions and slots on the device, copied only when they changed.
+  cuda::DeviceBatch upload(const BatchLayout& batch) {
+    const size_t n = batch.positions.size();
+    const bool same = n == positions_host_.size() && batch.slots.size() == n &&
+                      std::equal(batch.positions.begin(), batch.positions.end(),
+                                 positions_host_.begin()) &&
+                      std::equal(batch.slots.begin(), batch.slots.end(), slots_host_.begin());
+    if (!same) {
+      LLMPIPE_CHECK(batch.slots.size() == n, "batch layout: ", batch.slots.size(), " slots for ",
+                    n, " positions");
+      positions_host_.assign(batch.positions.begin(), batch.positions.end());
+      slots_host_.assign(batch.slots.begin(), batch.slots.end());
+      max_position_ = 0;
+      for (const int32_t p : positions_host_) {
+        LLMPIPE_CHECK(p >= 0, "negative position ", p);
+        max_position_ = std::max(max_position_, p);
+      }
+      const size_t bytes = std::max<size_t>(n, 1) * sizeof(int32_t);
+      auto* pos = static_cast<int32_t*>(positions_dev_.get(bytes, stream_.get()));
+      auto* slots = static_cast<int32_t*>(slots_dev_.get(bytes, stream_.get()));
+      // Copies are ordered on the stream after the kernels that read the previous layout.
+      CUDA_CHECK(cudaMemcpyAsync(pos, positions_host_.data(), n * sizeof(int32_t),
+                                 cudaMemcpyHostToDevice, stream_.get()));
+      CUDA_CHECK(cudaMemcpyAsync(slots, slots_host_.data(), n * sizeof(int32_t),
+                                 cudaMemcpyHostToDevice, stream_.get()));
+    }
+    return {static_cast<const int32_t*>(positions_dev_.get(0, stream_.get())),
+            static_cast<const int32_t*>(slots_dev_.get(0, stream_.get())), int64_t(n), max_position_};
+  }
+
+  // `in` converted to F16 or BF16 in scratch, for cuBLAS products with 16-bit weights.
+  const void* activations_as(TensorView in, DType type) {
+    const int64_t count = in.rows * in.cols;
+    void* dst = act_.get(size_t(count) * 2, stream_.get());
+    const auto* src = static_cast<const float*>(in.data);
+    if (type == DType::F16)
+      cuda::convert_f32_to_f16(dst, src, count, stream_.get());
+    else
+      cuda::convert_f32_to_bf16(dst, src, count, stream_.get());
+    return dst;
+  }
+
+  int64_t tile_rows(int64_t K, size_t element_bytes) const {
+    return std::max<int64_t>(1, int64_t(options_.tile_workspace_bytes / (size_t(K) * element_bytes)));
+  }
+
+  // Many tokens, quantized weights: dequantize row tiles to F16 and multiply with cuBLAS (tensor
+  // cores), activations rounded to F16 as llama.cpp's cuBLAS path does.
+  void tiled_f16(TensorView out, TensorView in, TensorView w) {
+    const int64_t n = in.rows, K = in.cols, M = w.rows;
+    const void* x16 = activations_as(in, DType::F16);
+    const int64_t rows = std::min(M, tile_rows(K, 2));
+    void* tile = tiles_.get(size_t(rows * K) * 2, stream_.get());
+    for (int64_t r0 = 0; r0 < M; r0 += rows) {
+      const int64_t r = std::min(rows, M - r0);
+      cuda::dequantize_rows_f16(tile, w, r0, r, stream_.get());
+      cuda::gemm_f32_out(cublas_.get(), static_cast<float*>(out.data), M, x16, tile, CUDA_R_16F,
+                         n, K, r0, r);
+    }
+  }
+
+  // As tiled_f16 with F32 tiles and F32 activations (BF16 weights before Ampere).
+  void tiled_f32(TensorView out, TensorView in, TensorView w) {
+    const int64_t n = in.rows, K = in.cols, M = w.rows;
+    const int64_t rows = std::min(M, tile_rows(K, 4));
+    auto* tile = static_cast<float*>(tiles_.get(size_t(rows * K) * 4, stream_.get()));
+    for (int64_t r0 = 0; r0 < M; r0 += rows) {
+      const int64_t r = std::min(rows, M - r0);
+      cuda::dequantize_rows_f32(tile, w, r0, r, stream_.get());
+      cuda::gemm_f32_out(cublas_.get(), static_cast<float*>(out.data), M, in.data, tile,
+                         CUDA_R_32F, n, K, r0, r);
+    }
+  }
+
+  CudaBackendOptions options_;
+  cudaDeviceProp props_{};
+  cuda::Stream stream_;
+  cuda::CublasHandle cublas_;
+  // Scratch, each owned by one kind of op (ops run in stream order, so reuse is safe; a scratch
+  // only grows, after waiting for the stream).
+  DeviceScratch tiles_, act_, partials_, ids_, positions_dev_, slots_dev_;
+  std::vector<int32_t> positions_host_, slots_host_;
+  int32_t max_position_ = 0;
+  uint64_t allocated_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cuda_backend(const CudaBackendOptions& options) {
+  return std::make_unique<CudaBackend>(options);
+}
+
+int cuda_device_count() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    cudaGetLastError();
+    return 0;
+  }
+  return n;
+}
+
+std::string cuda_device_summary() {
+  int n = 0;
+  const cudaError_t err = cudaGetDeviceCount(&n);
+  if (err != cudaSuccess) {
+    cudaGetLastError();
+    return cat("no usable CUDA device (", cudaGetErrorString(err), ")");
+  }
+  if (n == 0) return "no CUDA device";
+  std::string s;
+  for (int d = 0; d < n; ++d) {
+    cudaDeviceProp p{};
+    if (cudaGetDeviceProperties(&p, d) != cudaSuccess) continue;
+    s += cat(s.empty() ? "" : "\n", "cuda:", d, " ", p.name, ", sm_", p.major, p.minor, ", ",
+             gib(p.totalGlobalMem));
+  }
+  return s;
+}
+
+std::optional<CudaMemoryInfo> cuda_backend_memory(Backend& backend) {
+  auto* cuda = dynamic_cast<CudaBackend*>(&backend);
+  if (!cuda) return std::nullopt;
+  return cuda->memory();
+}
+
+uint64_t cuda_reserved_workspace_bytes(const CudaBackendOptions& options) {
+  return options.tile_workspace_bytes;
+}
+
+}  // namespace llmpipe

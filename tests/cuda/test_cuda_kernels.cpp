@@ -1,0 +1,333 @@
+// Every op of the CUDA backend against the CPU backend (the reference semantics), on random
+// inputs of several shapes (ragged ones included: row counts that are not multiples of a warp
+// or a thread block), every weight dtype and both KV cache types; then stories260K greedy
+// generation, which must give the CPU's (and llama.cpp's) tokens.
+//
+// Tolerances, per op (why in each test): exact for data movement (get_rows, store_kv, add);
+// ~1e-5 relative for reductions summed in another order (rms_norm, F32 products, attention
+// with an F32 cache); products through F16/BF16 activations (cuBLAS prefill path) within the
+// rounding of the activations, bounded by 2^-11 (F16) or 2^-8 (BF16) times Σ|w·x|.
+//
+// Without a GPU the binary prints "skipped: no GPU" and exits with 77, which CTest reports as
+// skipped (SKIP_RETURN_CODE), never as passed.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "core/half.h"
+#include "formats/gguf_reader.h"
+#include "formats/gguf_tensor_source.h"
+#include "kernels/cpu/cpu_backend.h"
+#include "kernels/cpu/quantize.h"
+#include "kernels/cuda/cuda_backend.h"
+#include "model/llama_stage.h"
+#include "runtime/generator.h"
+
+namespace llmpipe {
+namespace {
+
+constexpr DType kWeightTypes[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0};
+
+std::vector<float> random_floats(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+// The same tensors on both backends.
+struct Pair {
+  CpuBackend cpu{{.threads = 2}};
+  std::unique_ptr<Backend> gpu = make_cuda_backend({});
+  std::vector<Buffer> keep;
+
+  struct Tensor {
+    TensorView c, g;
+  };
+  Tensor f32(int64_t rows, int64_t cols, const std::vector<float>& values) {
+    keep.push_back(cpu.alloc(size_t(rows * cols) * 4));
+    const TensorView c = keep.back().view(DType::F32, rows, cols);
+    keep.push_back(gpu->alloc(size_t(rows * cols) * 4));
+    const TensorView g = keep.back().view(DType::F32, rows, cols);
+    cpu.from_host(c, values);
+    gpu->from_host(g, values);
+    return {c, g};
+  }
+  Tensor f32(int64_t rows, int64_t cols, uint32_t seed) {
+    return f32(rows, cols, random_floats(size_t(rows * cols), seed));
+  }
+  Tensor zeros(DType t, int64_t rows, int64_t cols) {
+    const size_t bytes = dtype_row_bytes(t, cols) * size_t(rows);
+    keep.push_back(cpu.alloc(bytes));
+    const TensorView c{keep.back().data(), t, rows, cols};
+    keep.push_back(gpu->alloc(bytes));
+    return {c, {keep.back().data(), t, rows, cols}};
+  }
+  // A weight [rows, cols] of type t from random values; `dequantized` gets what it represents.
+  Tensor weight(DType t, int64_t rows, int64_t cols, uint32_t seed,
+                std::vector<float>* dequantized = nullptr) {
+    const auto values = random_floats(size_t(rows * cols), seed);
+    std::vector<uint8_t> bytes(dtype_row_bytes(t, cols) * size_t(rows));
+    const size_t rb = dtype_row_bytes(t, cols);
+    for (int64_t r = 0; r < rows; ++r)
+      cpu::quantize_row(t, values.data() + r * cols, bytes.data() + size_t(r) * rb, cols);
+    if (dequantized) {
+      dequantized->resize(values.size());
+      for (int64_t r = 0; r < rows; ++r)
+        cpu::dequantize_row_f32(t, bytes.data() + size_t(r) * rb, dequantized->data() + r * cols,
+                                cols);
+    }
+    auto host = std::make_shared<std::vector<uint8_t>>(std::move(bytes));
+    hosts.push_back(host);
+    return {cpu.place_weight(t, rows, cols, host->data(), keep),
+            gpu->place_weight(t, rows, cols, host->data(), keep)};
+  }
+  std::vector<float> host(Backend& b, TensorView v) {
+    std::vector<float> out(size_t(v.rows * v.cols));
+    b.to_host(out, v);
+    return out;
+  }
+  std::vector<float> cpu_host(const Tensor& t) { return host(cpu, t.c); }
+  std::vector<float> gpu_host(const Tensor& t) { return host(*gpu, t.g); }
+  std::vector<std::shared_ptr<std::vector<uint8_t>>> hosts;
+
+  ~Pair() { keep.clear(); }  // buffers before their backends
+};
+
+float max_rel_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  float m = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    m = std::max(m, std::fabs(a[i] - b[i]) / std::max(1.0f, std::fabs(a[i])));
+  return m;
+}
+
+TEST(CudaKernels, GetRowsIsExactForEveryTableType) {
+  Pair p;
+  for (DType t : kWeightTypes)
+    for (int64_t n : {1, 5, 33}) {
+      const auto table = p.weight(t, 37, 96, 11);
+      std::vector<int32_t> ids(static_cast<size_t>(n));
+      for (int64_t i = 0; i < n; ++i) ids[size_t(i)] = int32_t((i * 7 + 3) % 37);
+      const auto out = p.zeros(DType::F32, n, 96);
+      p.cpu.get_rows(out.c, table.c, ids);
+      p.gpu->get_rows(out.g, table.g, ids);
+      EXPECT_EQ(p.cpu_host(out), p.gpu_host(out)) << dtype_name(t) << " n " << n;
+    }
+}
+
+TEST(CudaKernels, RmsNormWithinSummationOrder) {
+  Pair p;
+  for (auto [rows, cols] : {std::pair<int64_t, int64_t>{1, 64}, {3, 96}, {33, 4128}}) {
+    const auto x = p.f32(rows, cols, 1);
+    const auto w = p.f32(1, cols, 2);
+    const auto out = p.zeros(DType::F32, rows, cols);
+    p.cpu.rms_norm(out.c, x.c, w.c, 1e-5f);
+    p.gpu->rms_norm(out.g, x.g, w.g, 1e-5f);
+    EXPECT_LT(max_rel_diff(p.cpu_host(out), p.gpu_host(out)), 1e-5f) << rows << "x" << cols;
+    p.gpu->rms_norm(x.g, x.g, w.g, 1e-5f);  // in place, as the last stage does
+    EXPECT_LT(max_rel_diff(p.cpu_host(out), p.gpu_host(x)), 1e-5f) << "in place";
+  }
+}
+
+// out = in · wᵀ for every weight type, decode-sized (matvec kernels, n <= 8) and prefill-sized
+// (cuBLAS) batches. The error bound of each output is tol * Σ_k |w_mk x_tk|: the products are
+// the same, only summation order (tol 1e-5) or the rounding of the activations to the weight's
+// 16-bit type in the cuBLAS path (F16: 2^-11 per element; BF16: 2^-8) differ; quantized
+// weights are also rounded to F16 there (d * q needs more than 11 bits): twice 2^-11.
+TEST(CudaKernels, MatmulEveryWeightTypeAndBatchSize) {
+  Pair p;
+  for (DType t : kWeightTypes)
+    for (auto [M, K] : {std::pair<int64_t, int64_t>{1, 32}, {67, 96}, {300, 544}})
+      for (int64_t n : {1, 3, 8, 9, 33}) {
+        std::vector<float> wd;
+        const auto w = p.weight(t, M, K, uint32_t(M + K), &wd);
+        const auto xv = random_floats(size_t(n * K), uint32_t(n));
+        const auto x = p.f32(n, K, xv);
+        const auto out = p.zeros(DType::F32, n, M);
+        p.cpu.matmul(out.c, x.c, w.c);
+        p.gpu->matmul(out.g, x.g, w.g);
+        const auto expect = p.cpu_host(out), got = p.gpu_host(out);
+        const bool rounded_activations = n > 8 && t != DType::F32;
+        const bool quantized = t == DType::Q8_0 || t == DType::Q4_0;
+        const float tol = !rounded_activations ? 1e-5f
+                          : t == DType::BF16   ? 8e-3f
+                          : quantized          ? 2e-3f
+                                               : 1e-3f;
+        for (int64_t i = 0; i < n; ++i)
+          for (int64_t m = 0; m < M; ++m) {
+            double l1 = 0;
+            for (int64_t k = 0; k < K; ++k) l1 += std::fabs(wd[size_t(m * K + k)] * xv[size_t(i * K + k)]);
+            const size_t at = size_t(i * M + m);
+            ASSERT_LE(std::fabs(expect[at] - got[at]), tol * l1 + 1e-6)
+                << dtype_name(t) << " M " << M << " K " << K << " n " << n << " at " << i << "," << m;
+          }
+      }
+}
+
+TEST(CudaKernels, RopeMatchesDoublePrecisionAngles) {
+  Pair p;
+  for (int hd : {8, 64, 128}) {
+    const int64_t n = 7, heads = 3;
+    std::vector<int32_t> pos = {0, 1, 2, 100, 1000, 4095, 33}, slots(size_t(n), 0);
+    const BatchLayout batch{pos, slots, 1};
+    const auto x = p.f32(n, heads * hd, uint32_t(hd));
+    p.cpu.rope(x.c, batch, hd, 10000.0f);
+    p.gpu->rope(x.g, batch, hd, 10000.0f);
+    // Same double-precision angles; cos/sin may differ in the last bit of the double.
+    EXPECT_LT(max_rel_diff(p.cpu_host(x), p.gpu_host(x)), 2e-6f) << "head_dim " << hd;
+  }
+}
+
+TEST(CudaKernels, SwigluAndAdd) {
+  Pair p;
+  for (auto [rows, cols] : {std::pair<int64_t, int64_t>{1, 1}, {5, 173}, {9, 11008}}) {
+    const auto g = p.f32(rows, cols, random_floats(size_t(rows * cols), 5, -8.0f, 8.0f));
+    const auto u = p.f32(rows, cols, 6);
+    p.cpu.swiglu(g.c, u.c);
+    p.gpu->swiglu(g.g, u.g);
+    EXPECT_LT(max_rel_diff(p.cpu_host(g), p.gpu_host(g)), 1e-6f);  // expf vs std::exp: 1-2 ulp
+    p.cpu.add(g.c, u.c);
+    p.gpu->add(g.g, u.g);
+    EXPECT_LT(max_rel_diff(p.cpu_host(g), p.gpu_host(g)), 1e-6f);
+  }
+}
+
+// A KV cache of `slots` sequences filled by store_kv, then attention of a batch over it.
+struct AttentionCase {
+  const char* name;
+  AttentionShape shape;
+  int64_t n_slots, n_ctx;
+  std::vector<int32_t> positions, slots;  // the attending batch
+};
+
+std::vector<AttentionCase> attention_cases() {
+  std::vector<AttentionCase> cases;
+  // Prefill of 37 tokens in slot 1 (ragged), GQA 8 heads over 2.
+  AttentionCase prefill{"prefill", {8, 2, 64}, 2, 64, {}, {}};
+  for (int32_t i = 0; i < 37; ++i) {
+    prefill.positions.push_back(i);
+    prefill.slots.push_back(1);
+  }
+  cases.push_back(prefill);
+  // Decode: one token per slot at very different depths (split-K over up to 3000 keys).
+  cases.push_back({"decode", {4, 4, 128}, 3, 3072, {0, 2999, 700}, {0, 1, 2}});
+  // A tiny head (stories260K: head_dim 8) and a chunk continuing a prompt.
+  cases.push_back({"small head", {8, 4, 8}, 1, 512, {300, 301, 302, 303, 304}, {0, 0, 0, 0, 0}});
+  // The largest head the kernel takes.
+  cases.push_back({"head 256", {2, 1, 256}, 1, 300, {0, 150, 299}, {0, 0, 0}});
+  return cases;
+}
+
+TEST(CudaKernels, StoreKvAndAttentionBothCacheTypes) {
+  for (const auto& tc : attention_cases())
+    for (DType kv_type : {DType::F32, DType::F16}) {
+      Pair p;
+      const auto& s = tc.shape;
+      const int64_t kv_dim = int64_t(s.n_head_kv) * s.head_dim;
+      const int64_t rows = tc.n_slots * tc.n_ctx;
+      const auto kc = p.zeros(kv_type, rows, kv_dim), vc = p.zeros(kv_type, rows, kv_dim);
+      const KvView cpu_kv{kc.c, vc.c, tc.n_ctx}, gpu_kv{kc.g, vc.g, tc.n_ctx};
+      // Fill every position of every slot (one store per slot: a prefill of the whole context).
+      for (int64_t slot = 0; slot < tc.n_slots; ++slot) {
+        std::vector<int32_t> pos(size_t(tc.n_ctx)), sl(size_t(tc.n_ctx), int32_t(slot));
+        for (int64_t i = 0; i < tc.n_ctx; ++i) pos[size_t(i)] = int32_t(i);
+        const BatchLayout fill{pos, sl, uint64_t(slot + 1)};
+        const auto k = p.f32(tc.n_ctx, kv_dim, uint32_t(100 + slot));
+        const auto v = p.f32(tc.n_ctx, kv_dim, uint32_t(200 + slot));
+        p.cpu.store_kv(cpu_kv, k.c, v.c, fill);
+        p.gpu->store_kv(gpu_kv, k.g, v.g, fill);
+      }
+      // store_kv is exact: compare the raw cache bytes (an F16 cache seen as pairs in F32 words).
+      const int64_t words = kv_type == DType::F16 ? kv_dim / 2 : kv_dim;
+      for (const auto& c : {kc, vc}) {
+        const TensorView cw{c.c.data, DType::F32, rows, words}, gw{c.g.data, DType::F32, rows, words};
+        const auto a = p.host(p.cpu, cw), b = p.host(*p.gpu, gw);
+        EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * 4)) << tc.name << " store_kv";
+      }
+
+      const int64_t n = int64_t(tc.positions.size());
+      const BatchLayout batch{tc.positions, tc.slots, 100};
+      const auto q = p.f32(n, int64_t(s.n_head) * s.head_dim, 7);
+      const auto out = p.zeros(DType::F32, n, int64_t(s.n_head) * s.head_dim);
+      p.cpu.attention(out.c, q.c, cpu_kv, batch, s);
+      p.gpu->attention(out.g, q.g, gpu_kv, batch, s);
+      // Outputs are convex combinations of values in [-1, 1]. F32 cache: summation order only.
+      // F16 cache: the GPU rounds softmax weights relative to a running maximum rather than
+      // the normalized weights, a difference of up to one F16 ulp (2^-11) per weight.
+      const float tol = kv_type == DType::F32 ? 1e-5f : 2e-3f;
+      EXPECT_LT(max_rel_diff(p.cpu_host(out), p.gpu_host(out)), tol)
+          << tc.name << ", kv " << dtype_name(kv_type);
+    }
+}
+
+// ---- the whole model ----
+
+struct Reference {
+  std::vector<int32_t> prompt_tokens, greedy_tokens;
+  std::vector<float> first_step_logits;
+};
+
+std::vector<Reference> load_references() {
+  std::ifstream f(std::string(LLMPIPE_TEST_DATA) + "/stories260K-greedy.jsonl");
+  std::vector<Reference> refs;
+  for (std::string line; std::getline(f, line);) {
+    const auto j = nlohmann::json::parse(line);
+    refs.push_back({j["prompt_tokens"], j["greedy_tokens"], j["first_step_logits"]});
+  }
+  return refs;
+}
+
+GenerationResult run_greedy(Backend& backend, DType kv_type, const Reference& ref,
+                            int64_t chunk) {
+  const auto file = std::make_shared<const gguf::Reader>(gguf::Reader::open(LLMPIPE_MODEL));
+  const GgufTensorSource source{file};
+  const LlamaHParams h = hparams_from_gguf(*file);
+  const StageSpec spec{{0, h.n_layer}, true, true};
+  LlamaStage stage(h, spec, load_stage_weights(source, h, spec, backend), backend,
+                   {h.n_layer, 1, h.n_ctx_train, h.kv_dim(), kv_type}, chunk, 1);
+  Generator gen(stage);
+  Sampler greedy({});
+  return gen.generate(ref.prompt_tokens, {2, 128, h.n_ctx_train}, greedy);
+}
+
+// P = 1: the GPU's greedy tokens are the CPU's (which are llama.cpp's), with either cache type
+// and prompt chunks of 4 (matvec kernels) or 64 tokens (cuBLAS path).
+TEST(CudaModel, Stories260KGreedyTokensMatchCpu) {
+  const auto refs = load_references();
+  ASSERT_GE(refs.size(), 3u);
+  CpuBackend cpu({.threads = 2});
+  const auto gpu = make_cuda_backend({});
+  for (DType kv : {DType::F16, DType::F32})
+    for (int64_t chunk : {4, 64})
+      for (const auto& ref : refs) {
+        const auto expect = run_greedy(cpu, kv, ref, chunk);
+        const auto got = run_greedy(*gpu, kv, ref, chunk);
+        EXPECT_EQ(got.tokens, expect.tokens) << "kv " << dtype_name(kv) << ", chunk " << chunk;
+        EXPECT_EQ(got.tokens, ref.greedy_tokens);
+        float diff = 0;
+        for (size_t i = 0; i < got.first_step_logits.size(); ++i)
+          diff = std::max(diff, std::fabs(got.first_step_logits[i] - expect.first_step_logits[i]));
+        // F32 cache: summation order only; F16 cache: plus the softmax-weight rounding above.
+        EXPECT_LT(diff, kv == DType::F32 ? 1e-4f : 5e-3f) << "kv " << dtype_name(kv);
+      }
+}
+
+}  // namespace
+}  // namespace llmpipe
+
+int main(int argc, char** argv) {
+  testing::InitGoogleTest(&argc, argv);
+  if (llmpipe::cuda_device_count() == 0) {
+    std::printf("skipped: no GPU (%s)\n", llmpipe::cuda_device_summary().c_str());
+    return 77;  // CTest: SKIP_RETURN_CODE
+  }
+  std::printf("%s\n", llmpipe::cuda_device_summary().c_str());
+  return RUN_ALL_TESTS();
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The pipeline on the GPU: P = 1 and P = 2 ranks sharing one GPU (mpirun -n 2 ... --backend
+# cuda), and P = 2 with --gpu-layers 1 (each stage's other layers on the CPU): greedy
+# completions identical to llama.cpp's reference (as the CPU gives them), and the device memory
+# plan in each rank's log. Exits 77 (CTest: skipped) when no GPU is visible.
+source "$(dirname "$0")/../integration/lib.sh"
+
+if ! command -v nvidia-smi >/dev/null || ! nvidia-smi -L >/dev/null 2>&1; then
+  echo "skipped: no GPU"
+  exit 77
+fi
+
+reference_prompts "$WORK/prompts.jsonl"
+for run in "1 f16" "1 f32" "2 f16" "2 f32" "2 f16 --gpu-layers 1"; do
+  read -r p kv extra <<< "$run"
+  extra=${extra:-}
+  out="$WORK/p$p-$kv${extra// /}"
+  mpirun_llmpipe "$p" 300 run -m "$MODEL" --prompts "$WORK/prompts.jsonl" -o "$out" \
+    --max-new-tokens 128 --threads 1 --backend cuda --kv-type "$kv" --batch-size 2 $extra \
+    > "$out.stdout" 2> "$out.stderr" || { cat "$out.stderr"; fail "P=$p kv $kv $extra run failed"; }
+  python3 - "$out" "$REFERENCE" <<'PY' || fail "P=$p kv $kv outputs differ from the reference"
+import json, sys
+out, ref_path = sys.argv[1], sys.argv[2]
+refs = [json.loads(l) for l in open(ref_path)]
+done = {c["id"]: c for c in map(json.loads, open(f"{out}/completions.jsonl"))}
+assert len(done) == len(refs), f"{len(done)} completions for {len(refs)} prompts"
+for i, ref in enumerate(refs):
+  assert done[i]["completion"] == ref["greedy_text"], (i, done[i]["completion"], ref["greedy_text"])
+PY
+  grep -q "device memory plan" "$out/rank_0.log" || fail "no device memory plan in the rank log"
+  grep -q "cuda:" "$out/rank_0.log" || fail "rank 0 did not run on the GPU"
+  [[ -z "$extra" ]] || grep -q "offload: layers" "$out/rank_0.log" || fail "no offload line"
+  pass "P=$p, kv $kv $extra: completions identical to the reference on --backend cuda"
+done

@@ -52,7 +52,7 @@ class Reader {
  private:
   void take(void* dst, size_t n) {
     if (n > in_.size() - pos_) fail("malformed pipeline message: truncated");
-    std::memcpy(dst, in_.data() + pos_, n);
+    if (n > 0) std::memcpy(dst, in_.data() + pos_, n);  // an empty vector's data may be null
     pos_ += n;
   }
   std::span<const std::byte> in_;

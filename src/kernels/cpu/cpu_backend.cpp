@@ -70,14 +70,14 @@ TensorView CpuBackend::place_weight(DType dtype, int64_t rows, int64_t cols, con
 void CpuBackend::to_host(std::span<float> dst, TensorView src) {
   check_f32(src, "to_host source");
   LLMPIPE_CHECK(dst.size() >= size_t(src.rows * src.cols), "to_host: destination too small");
-  std::memcpy(dst.data(), src.data, src.bytes());
+  if (src.bytes() > 0) std::memcpy(dst.data(), src.data, src.bytes());  // empty: data may be null
 }
 
 void CpuBackend::from_host(TensorView dst, std::span<const float> src) {
   check_f32(dst, "from_host destination");
   LLMPIPE_CHECK(src.size() == size_t(dst.rows * dst.cols), "from_host: ", src.size(),
                 " floats for a [", dst.rows, ", ", dst.cols, "] tensor");
-  std::memcpy(dst.data, src.data(), dst.bytes());
+  if (dst.bytes() > 0) std::memcpy(dst.data, src.data(), dst.bytes());  // empty: data may be null
 }
 
 void CpuBackend::get_rows(TensorView out, TensorView table, std::span<const int32_t> ids) {

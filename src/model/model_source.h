@@ -13,7 +13,7 @@
 namespace llmpipe {
 
 struct ModelSource {
-  std::string path;  // the file actually opened
+  std::string path;  // the file (or Hugging Face directory) actually opened
   std::string name;  // general.name or the file name
   LlamaHParams hparams;
   std::shared_ptr<const TensorSource> tensors;
@@ -21,7 +21,8 @@ struct ModelSource {
   std::function<Vocab()> load_vocab;
 };
 
-// `path` is a .gguf file, or a directory holding exactly one .gguf file.
+// `path` is a .gguf file, a directory holding exactly one .gguf file, or a Hugging Face model
+// directory (config.json, tokenizer.model, safetensors or PyTorch weights; see docs/hf-models.md).
 ModelSource open_model(const std::string& path);
 
 }  // namespace llmpipe

@@ -12,6 +12,8 @@ packages=(
   openmpi-bin libopenmpi-dev                      # the pipeline transport
   libgtest-dev libsentencepiece-dev               # tests (sentencepiece is the tokenizer reference)
   python3                                         # test helpers
+  python3-torch python3-sentencepiece             # tests: torch.save writes the .bin fixtures,
+                                                  # sentencepiece checks the tokenizer.model ones
 )
 if [[ "${1:-}" == "--cluster" ]]; then
   packages+=(munge slurmctld slurmd slurm-client shellcheck)

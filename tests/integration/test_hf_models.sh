@@ -13,9 +13,9 @@ for py in python3 /usr/bin/python3; do
 done
 FIXTURE="$LLMPIPE_SOURCE_DIR/tests/integration/make_hf_fixture.py"
 python3 "$FIXTURE" "$MODEL" "$WORK/hf" --bin-writer stdlib \
-  --variants st-single,st-sharded || fail "fixture"
-VARIANTS=(st-single st-sharded)
-if false && [[ -n "$TORCH_PY" ]]; then
+  --variants st-single,st-sharded,bin-single,bin-sharded || fail "fixture"
+VARIANTS=(st-single st-sharded bin-single bin-sharded)
+if [[ -n "$TORCH_PY" ]]; then
   "$TORCH_PY" "$FIXTURE" "$MODEL" "$WORK/hf-torch" --bin-writer torch --variants bin-single,bin-sharded ||
     fail "torch fixture"
   for v in bin-single bin-sharded; do ln -s "$WORK/hf-torch/$v" "$WORK/hf/torch-$v"; done

@@ -5,6 +5,7 @@
 
 namespace llmpipe::app {
 
+void register_convert(CLI::App& app);
 void register_generate(CLI::App& app);
 void register_info(CLI::App& app);
 // MPI is initialized (from argc/argv) only when `run` actually runs, after parsing and --help.

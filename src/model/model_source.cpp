@@ -7,6 +7,7 @@
 #include "formats/gguf_tensor_source.h"
 #include "formats/hf/checkpoint_set.h"
 #include "formats/hf/hf_config.h"
+#include "model/converting_tensor_source.h"
 #include "model/hf_tensor_source.h"
 
 namespace llmpipe {
@@ -62,9 +63,7 @@ ModelSource open_hf_model(const std::string& dir) {
   return m;
 }
 
-}  // namespace
-
-ModelSource open_model(const std::string& path) {
+ModelSource open_model_as_stored(const std::string& path) {
   if (is_hf_directory(path)) return open_hf_model(path);
   ModelSource m;
   m.path = resolve_model_file(path);
@@ -73,6 +72,14 @@ ModelSource open_model(const std::string& path) {
   m.name = reader->get_string("general.name").value_or(fs::path(m.path).stem().string());
   m.tensors = std::make_shared<GgufTensorSource>(reader);
   m.load_vocab = [reader] { return vocab_from_gguf(*reader); };
+  return m;
+}
+
+}  // namespace
+
+ModelSource open_model(const std::string& path, std::optional<DType> weight_dtype) {
+  ModelSource m = open_model_as_stored(path);
+  if (weight_dtype) m.tensors = std::make_shared<ConvertingTensorSource>(m.tensors, *weight_dtype);
   return m;
 }
 

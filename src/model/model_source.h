@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "formats/tensor_source.h"
@@ -23,6 +24,8 @@ struct ModelSource {
 
 // `path` is a .gguf file, a directory holding exactly one .gguf file, or a Hugging Face model
 // directory (config.json, tokenizer.model, safetensors or PyTorch weights; see docs/hf-models.md).
-ModelSource open_model(const std::string& path);
+// `weight_dtype` (--dtype): convert weights to this type as they are loaded (see
+// converting_tensor_source.h); nullopt keeps the stored types.
+ModelSource open_model(const std::string& path, std::optional<DType> weight_dtype = std::nullopt);
 
 }  // namespace llmpipe

@@ -50,7 +50,7 @@ void check_kv_fits(const KvCacheShape& kv, uint64_t limit, const std::string& wh
 
 Plan make_plan(const RunConfig& c, int world_size) {
   validate_run_config(c, world_size);
-  Plan p{open_model(c.model_path), {}, 0};
+  Plan p{open_model(c.model_path, c.weight_dtype), {}, 0};
   const auto& h = p.model.hparams;
   p.split = c.layer_split.empty() ? balanced_split(h.n_layer, world_size)
                                   : split_from_counts(c.layer_split, h.n_layer, world_size);

@@ -2,11 +2,15 @@
 // and lazy loading, and the errors of malformed directories.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "formats/hf/checkpoint_set.h"
 #include "formats/hf/hf_config.h"
 #include "hf_test_files.h"
+#include "core/half.h"
+#include "kernels/cpu/quantize.h"
+#include "model/converting_tensor_source.h"
 #include "model/hf_rope_layout.h"
 #include "model/hf_tensor_source.h"
 #include "model/llama_arch.h"
@@ -250,6 +254,45 @@ TEST(HfModelErrors, MissingShardAndTensors) {
     expect_error([&] { src.find("blk.0.attn_norm.weight"); },
                  {"unsupported dtype I32 for tensor model.layers.0.input_layernorm.weight"});
   }
+}
+
+}  // namespace
+}  // namespace llmpipe
+
+namespace llmpipe {
+namespace {
+
+TEST(HfModelDtype, ConvertsMatricesKeepsNormsF32) {
+  TinyDir d(false);
+  const auto set = std::make_shared<const hf::CheckpointSet>(hf::CheckpointSet::open(d.path()));
+  auto hf_src = std::make_shared<HfTensorSource>(
+      set, hparams_from_hf_config(hf::read_hf_config(d.dir.file("config.json"))), false);
+  const ConvertingTensorSource q8(hf_src, DType::Q8_0);
+  // ffn_down rows hold n_ff = 32 values: one Q8_0 block each.
+  const auto down = q8.find("blk.0.ffn_down.weight");
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->dtype, DType::Q8_0);
+  EXPECT_EQ(down->bytes, 8u * sizeof(BlockQ8_0));
+  const HostTensor t = q8.load("blk.0.ffn_down.weight");
+  EXPECT_EQ(t.desc.bytes, down->bytes);
+  std::vector<float> row(32);
+  cpu::dequantize_row_f32(DType::Q8_0, t.data, row.data(), 32);
+  const auto ref = floats(hf_src->load("blk.0.ffn_down.weight"));
+  for (int i = 0; i < 32; ++i) EXPECT_NEAR(row[size_t(i)], ref[size_t(i)], 0.01f * std::abs(ref[size_t(i)]) + 0.5f);
+  // Rows of 8 are not whole Q8_0 blocks: stored type kept. Norms: F32.
+  EXPECT_EQ(q8.find("blk.0.attn_q.weight")->dtype, DType::F32);
+  EXPECT_EQ(q8.find("blk.0.attn_norm.weight")->dtype, DType::F32);
+  const ConvertingTensorSource bf(hf_src, DType::BF16);
+  const HostTensor q = bf.load("blk.0.attn_q.weight");
+  EXPECT_EQ(q.desc.dtype, DType::BF16);
+  EXPECT_EQ(q.desc.bytes, 64u * 2);
+  // Converted after the RoPE row reorder: row 1 is HF row 2 (value 2000 + 16).
+  uint16_t first_of_row1;
+  std::memcpy(&first_of_row1, static_cast<const uint8_t*>(q.data) + 16, 2);
+  EXPECT_EQ(bf16_to_f32(first_of_row1), 2016.0f);
+  EXPECT_EQ(bf.list().size(), hf_src->list().size());
+  expect_error([] { weight_dtype_from_name("int4"); }, {"unknown weight type 'int4'"});
+  EXPECT_FALSE(weight_dtype_from_name("keep"));
 }
 
 }  // namespace

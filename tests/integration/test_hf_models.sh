@@ -108,3 +108,23 @@ q8_conv=$(gen -m "$WORK/q8.gguf") || fail "generate q8_0 gguf"
 q8_load=$(gen -m "$WORK/hf/bin-sharded" --dtype q8_0) || fail "generate --dtype q8_0"
 [[ -n "$q8_conv" && "$q8_conv" == "$q8_load" ]] || fail "q8_0: '$q8_conv' != '$q8_load'"
 pass "q8_0 at load = q8_0 converted"
+
+# `info` on a directory; malformed directories fail on every rank with the reason, without hanging.
+"$LLMPIPE_BIN" info -m "$WORK/hf/bin-sharded" | grep -q "blk.4.ffn_down.weight  *f32  *\[172, 64\]" ||
+  fail "info on an HF directory"
+expect_run_failure() {  # expect_run_failure NAME DIR "MESSAGE"
+  local rc=0
+  mpirun_llmpipe 2 120 run -m "$2" --prompts "$WORK/prompts.jsonl" -o "$WORK/$1" > "$WORK/$1.out" 2>&1 || rc=$?
+  [[ $rc -ne 0 && $rc -ne 124 ]] || fail "$1: exit code $rc"
+  grep -qF -- "$3" "$WORK/$1.out" || { cat "$WORK/$1.out"; fail "$1: message lacks '$3'"; }
+  pass "$1: $3"
+}
+cp -r "$WORK/hf/st-sharded" "$WORK/bad-config"
+python3 - "$WORK/bad-config/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1])); del c["intermediate_size"]; json.dump(c, open(sys.argv[1], "w"))
+PY
+expect_run_failure bad-config "$WORK/bad-config" "config.json: missing field intermediate_size"
+cp -r "$WORK/hf/bin-sharded" "$WORK/missing-shard"
+rm "$WORK/missing-shard/pytorch_model-00002-of-00002.bin"
+expect_run_failure missing-shard "$WORK/missing-shard" "missing shard pytorch_model-00002-of-00002.bin"

@@ -163,3 +163,100 @@ TEST(PickleTorchErrors, BadCheckpoints) {
 
 }  // namespace
 }  // namespace llmpipe
+
+namespace llmpipe {
+namespace {
+
+// Zip64, as torch.save writes shards over 4 GiB: sizes and offsets 0xffffffff in the central
+// directory with the real values in the zip64 extra field, and a zip64 end record + locator.
+TEST(PickleTorch, ReadsZip64Directories) {
+  const std::vector<uint8_t> data = {1, 2, 3, 4, 5};
+  const std::string name = "m/data/0";
+  std::vector<uint8_t> z;
+  using test::put_le;
+  put_le(z, 0x04034b50, 4);
+  put_le(z, 45, 2);
+  put_le(z, 0, 2);
+  put_le(z, 0, 2);
+  put_le(z, 0, 8);
+  put_le(z, 0xffffffff, 4);
+  put_le(z, 0xffffffff, 4);
+  put_le(z, name.size(), 2);
+  put_le(z, 20, 2);
+  z.insert(z.end(), name.begin(), name.end());
+  put_le(z, 1, 2);  // zip64 extra in the local header
+  put_le(z, 16, 2);
+  put_le(z, data.size(), 8);
+  put_le(z, data.size(), 8);
+  const uint64_t data_at = z.size();
+  z.insert(z.end(), data.begin(), data.end());
+  const uint64_t cd_at = z.size();
+  put_le(z, 0x02014b50, 4);
+  put_le(z, 45, 2);
+  put_le(z, 45, 2);
+  put_le(z, 0, 2);
+  put_le(z, 0, 2);
+  put_le(z, 0, 8);
+  put_le(z, 0xffffffff, 4);
+  put_le(z, 0xffffffff, 4);
+  put_le(z, name.size(), 2);
+  put_le(z, 28, 2);
+  put_le(z, 0, 2);
+  put_le(z, 0, 2);
+  put_le(z, 0, 2);
+  put_le(z, 0, 4);
+  put_le(z, 0xffffffff, 4);
+  z.insert(z.end(), name.begin(), name.end());
+  put_le(z, 1, 2);
+  put_le(z, 24, 2);
+  put_le(z, data.size(), 8);  // uncompressed
+  put_le(z, data.size(), 8);  // compressed
+  put_le(z, 0, 8);            // local header offset
+  const uint64_t cd_size = z.size() - cd_at;
+  const uint64_t z64_at = z.size();
+  put_le(z, 0x06064b50, 4);
+  put_le(z, 44, 8);
+  put_le(z, 45, 2);
+  put_le(z, 45, 2);
+  put_le(z, 0, 4);
+  put_le(z, 0, 4);
+  put_le(z, 1, 8);
+  put_le(z, 1, 8);
+  put_le(z, cd_size, 8);
+  put_le(z, cd_at, 8);
+  put_le(z, 0x07064b50, 4);
+  put_le(z, 0, 4);
+  put_le(z, z64_at, 8);
+  put_le(z, 1, 4);
+  put_le(z, 0x06054b50, 4);
+  put_le(z, 0, 4);
+  put_le(z, 0xffff, 2);
+  put_le(z, 0xffff, 2);
+  put_le(z, 0xffffffff, 4);
+  put_le(z, 0xffffffff, 4);
+  put_le(z, 0, 2);
+  const auto entries = hf::parse_zip_directory(z, "z64.bin");
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].name, name);
+  EXPECT_EQ(entries[0].size, 5u);
+  EXPECT_EQ(entries[0].data_offset, data_at);
+  // The locator pointing elsewhere is an error, not a wild read.
+  z[z.size() - 22 - 20 + 8] ^= 0x40;
+  expect_error([&] { hf::parse_zip_directory(z, "z64.bin"); }, {"z64.bin"});
+}
+
+TEST(PickleTorchErrors, BigEndianStorages) {
+  PickleBuilder p;
+  p.begin_state_dict().str("t").tensor("FloatStorage", "0", 1, 0, {1}, {1}).end_state_dict();
+  test::TempDir dir;
+  const auto path = dir.file("x.bin");
+  test::write_bytes(path, test::zip_bytes({{"x/data.pkl", p.b}, {"x/byteorder", {'b', 'i', 'g'}},
+                                           {"x/data/0", test::iota_f32(1)}}));
+  expect_error([&] { hf::read_torch_checkpoint(path); }, {"not little-endian", "'big'"});
+  test::write_bytes(path, test::zip_bytes({{"x/data.pkl", p.b}, {"x/byteorder", {'l', 'i', 't', 't', 'l', 'e'}},
+                                           {"x/data/0", test::iota_f32(1)}}));
+  EXPECT_EQ(hf::read_torch_checkpoint(path).size(), 1u);
+}
+
+}  // namespace
+}  // namespace llmpipe

@@ -1,5 +1,7 @@
 #include "formats/hf/torch_checkpoint.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "formats/hf/pickle.h"
 #include "formats/hf/zip_archive.h"
@@ -50,6 +52,13 @@ std::vector<CheckpointTensor> read_torch_checkpoint(const std::string& path) {
   const ZipEntry& pkl = find_pickle(z);
   const std::string prefix = pkl.name.substr(0, pkl.name.size() - std::string("data.pkl").size());
   const std::string what = path + ": " + pkl.name;
+  // torch >= 2.1 records the byte order of the storages; older files are little-endian.
+  if (const ZipEntry* bo = z.find(prefix + "byteorder")) {
+    const auto b = z.stored_bytes(*bo);
+    if (std::string(b.begin(), b.end()) != "little")
+      fail(path, ": storages are not little-endian (", bo->name, " says '",
+           std::string(b.begin(), b.begin() + long(std::min<size_t>(b.size(), 16))), "')");
+  }
   const Unpickled u = unpickle(z.stored_bytes(pkl), what);
   if (u.root->kind != PyValue::Kind::Dict)
     fail(what, ": the pickled object is a ", py_kind_name(u.root->kind), ", not a state dict");

@@ -24,6 +24,27 @@ else
   echo "note: PyTorch not importable: .bin fixtures come from the stdlib torch.save replica only"
 fi
 
+# The tokenizer.model built from the GGUF vocabulary is a valid SentencePiece model: the
+# reference library encodes the reference prompts to llama.cpp's tokens.
+SPM_PY=""
+for py in python3 /usr/bin/python3; do
+  if command -v "$py" > /dev/null && "$py" -c "import sentencepiece" 2> /dev/null; then SPM_PY=$py; break; fi
+done
+if [[ -n "$SPM_PY" ]]; then
+  "$SPM_PY" - "$WORK/hf/st-single/tokenizer.model" "$REFERENCE" <<'PY' || fail "tokenizer.model vs sentencepiece"
+import json, sys
+import sentencepiece as spm
+sp = spm.SentencePieceProcessor(model_file=sys.argv[1])
+for line in open(sys.argv[2]):
+    r = json.loads(line)
+    ids = [sp.bos_id()] + sp.encode(r["prompt"])
+    assert ids == r["prompt_tokens"], (r["prompt"], ids, r["prompt_tokens"])
+PY
+  pass "tokenizer.model: sentencepiece encodes the reference prompts to the reference tokens"
+else
+  echo "note: python sentencepiece not importable: tokenizer.model not cross-checked"
+fi
+
 # LLMPIPE_HF_VARIANTS="st-single bin-single" narrows the run when debugging.
 [[ -n "${LLMPIPE_HF_VARIANTS:-}" ]] && read -r -a VARIANTS <<< "$LLMPIPE_HF_VARIANTS"
 

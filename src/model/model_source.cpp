@@ -55,6 +55,13 @@ ModelSource open_hf_model(const std::string& dir) {
     Vocab v = vocab_from_sentencepiece_file(tokenizer);
     if (v.size() > n_vocab)
       fail(tokenizer, ": ", v.size(), " pieces but config.json's vocab_size is ", n_vocab);
+    // Embedding rows past the tokenizer's pieces (padded vocabularies): unused placeholder
+    // tokens, as llama.cpp's converter writes them, so every id the model can emit decodes.
+    for (int64_t id = v.size(); id < n_vocab; ++id) {
+      v.tokens.push_back(cat("[PAD", id, "]"));
+      v.scores.push_back(0.0f);
+      v.types.push_back(TokenType::Unused);
+    }
     // config.json's special ids win over the tokenizer's (as transformers does).
     if (bos && *bos >= 0 && *bos < v.size()) v.bos_id = int32_t(*bos);
     if (eos && *eos >= 0 && *eos < v.size()) v.eos_id = int32_t(*eos);

@@ -199,6 +199,14 @@ TEST(HfModelSource, OpenModelReadsTheDirectory) {
   EXPECT_TRUE(m.tensors->find("output.weight"));
   // The tokenizer (32000 pieces) does not fit this config's vocabulary of 32.
   expect_error([&] { m.load_vocab(); }, {"32000 pieces but config.json's vocab_size is 32"});
+  // A padded vocabulary: placeholder tokens for the embedding rows past the tokenizer's.
+  json c = test::tiny_config();
+  c["vocab_size"] = 32003;
+  test::write_text(d.dir.file("config.json"), c.dump());
+  const Vocab v = open_model(d.path()).load_vocab();
+  ASSERT_EQ(v.size(), 32003);
+  EXPECT_EQ(v.tokens[32002], "[PAD32002]");
+  EXPECT_EQ(v.types[32000], TokenType::Unused);
 }
 
 TEST(HfModelSource, TiedEmbeddings) {

@@ -114,14 +114,27 @@ python3 "$FIXTURE" "$MODEL" "$WORK/hf-bf16" --dtype bf16 --bin-writer stdlib --v
 gen() { "$LLMPIPE_BIN" generate -n 60 --temperature 0 --no-echo --threads 1 -p "Once upon a time" "$@" 2> /dev/null; }
 want=$(gen -m "$MODEL" --dtype bf16) || fail "generate --dtype bf16"
 [[ "$want" != "$(gen -m "$MODEL")" ]] || echo "note: bf16 and f32 greedy texts agree on this prompt"
-for v in st-single bin-single; do
-  got=$(gen -m "$WORK/hf-bf16/$v") || fail "generate bf16 $v"
-  [[ "$got" == "$want" ]] || fail "bf16 $v: '$got' != '$want'"
+bf16_dirs=("$WORK/hf-bf16/st-single" "$WORK/hf-bf16/bin-single")
+if [[ -n "$TORCH_PY" ]]; then
+  "$TORCH_PY" "$FIXTURE" "$MODEL" "$WORK/hf-bf16-torch" --dtype bf16 --bin-writer torch --variants bin-sharded > /dev/null ||
+    fail "bf16 torch fixture"
+  bf16_dirs+=("$WORK/hf-bf16-torch/bin-sharded")
+fi
+for d in "${bf16_dirs[@]}"; do
+  got=$(gen -m "$d") || fail "generate bf16 $d"
+  [[ "$got" == "$want" ]] || fail "bf16 $d: '$got' != '$want'"
+done
+python3 "$FIXTURE" "$MODEL" "$WORK/hf-f16" --dtype f16 --bin-writer stdlib --variants st-sharded,bin-single > /dev/null ||
+  fail "f16 fixture"
+want16=$(gen -m "$MODEL" --dtype f16) || fail "generate --dtype f16"
+for v in st-sharded bin-single; do
+  got=$(gen -m "$WORK/hf-f16/$v") || fail "generate f16 $v"
+  [[ "$got" == "$want16" ]] || fail "f16 $v: '$got' != '$want16'"
 done
 mpirun_llmpipe 2 300 run -m "$WORK/hf/st-single" --dtype bf16 --prompts "$WORK/prompts.jsonl" -o "$WORK/out-bf16" \
   --max-new-tokens 16 --threads 1 > /dev/null 2> "$WORK/bf16.stderr" || { cat "$WORK/bf16.stderr"; fail "run --dtype bf16"; }
 grep -q '"dtype": "bf16"' "$WORK/out-bf16/metrics.json" || fail "metrics.json lacks dtype bf16"
-pass "--dtype bf16: HF bf16 weights = GGUF converted at load"
+pass "--dtype bf16/f16: HF bf16/f16 weights = GGUF converted at load"
 
 # Quantized at load and at conversion: runs, and the two agree token for token.
 "$LLMPIPE_BIN" convert "$WORK/hf/st-single" "$WORK/q8.gguf" --type q8_0 -q || fail "convert q8_0"

@@ -19,6 +19,7 @@ class ConvertingTensorSource final : public TensorSource {
   std::optional<TensorDesc> find(std::string_view name) const override;
   std::vector<TensorDesc> list() const override;
   HostTensor load(std::string_view name) const override;
+  std::vector<std::string> files_opened() const override { return inner_->files_opened(); }
 
   // The type `desc` is converted to.
   DType target_for(const TensorDesc& desc) const;

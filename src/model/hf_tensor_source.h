@@ -22,6 +22,7 @@ class HfTensorSource final : public TensorSource {
   std::optional<TensorDesc> find(std::string_view name) const override;
   std::vector<TensorDesc> list() const override;
   HostTensor load(std::string_view name) const override;
+  std::vector<std::string> files_opened() const override { return set_->opened_files(); }
 
  private:
   const hf::CheckpointTensor* stored(std::string_view gguf_name) const;

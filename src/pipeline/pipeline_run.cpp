@@ -103,6 +103,8 @@ void run_rank(Transport& t, const RunConfig& c, Plan& plan, RankLog& log) {
       check_kv_fits(kv, avail, cat("the memory available on ", t.host()), t.rank());
   StageWeights weights = load_stage_weights(*plan.model.tensors, h, spec, backend);
   log.line(cat("tensors held: ", weights.tensor_names.size(), " (", join(weights.tensor_names), ")"));
+  if (const auto files = plan.model.tensors->files_opened(); !files.empty())
+    log.line(cat("checkpoint files opened: ", files.size(), " (", join(files), ")"));
   log.line(cat("bytes mapped: ", weights.bytes, ", KV cache: ", kv.bytes(), " bytes (",
                c.batch_size, " slots x ", plan.n_ctx, " positions, ", dtype_name(c.kv_type), ")"));
   const int64_t max_tokens = c.prefill_chunk + c.batch_size;

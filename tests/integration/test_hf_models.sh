@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Hugging Face model directories made from the bundled GGUF model (make_hf_fixture.py): config.json,
 # tokenizer.model, and weights as safetensors and torch.save .bin, single files and 2 shards with
-# an index. Greedy completions through the real pipeline (P = 1 and 2 ranks) must be
-# token-identical to llama.cpp's reference for the GGUF model, every rank holding only its tensors.
+# an index. Greedy completions through the real pipeline (P = 1, 2, and 3 for shards) must be
+# token-identical to llama.cpp's reference for the GGUF model, every rank holding only its tensors
+# and opening only the shards that hold them.
 source "$(dirname "$0")/lib.sh"
 
 # python3 with PyTorch (Debian's python3-torch lives in /usr/bin/python3's path) writes the .bin
@@ -49,10 +50,16 @@ fi
 [[ -n "${LLMPIPE_HF_VARIANTS:-}" ]] && read -r -a VARIANTS <<< "$LLMPIPE_HF_VARIANTS"
 
 reference_prompts "$WORK/prompts.jsonl"
-check_run() {  # check_run OUT P
-  python3 - "$1" "$2" "$REFERENCE" <<'PY'
-import json, sys, re
-out, p, ref_path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+check_run() {  # check_run OUT P [HF_DIR]: with HF_DIR, each rank opened only the shards it needs
+  python3 - "$1" "$2" "$REFERENCE" "${3:-}" "$LLMPIPE_SOURCE_DIR/tests/integration" <<'PY'
+import glob, json, os, sys, re
+out, p, ref_path, hf_dir = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+sys.path.insert(0, sys.argv[5])
+from make_hf_fixture import HF_NAMES, HF_LAYER
+def hf_name(gguf):
+    if gguf in HF_NAMES: return HF_NAMES[gguf]
+    _, layer, role, _ = gguf.split(".")
+    return f"model.layers.{layer}.{HF_LAYER[role]}.weight"
 refs = [json.loads(l) for l in open(ref_path)]
 done = {c["id"]: c for c in map(json.loads, open(f"{out}/completions.jsonl"))}
 assert len(done) == len(refs), f"{len(done)} completions for {len(refs)} prompts"
@@ -70,16 +77,28 @@ for s in m["stages"]:
     if s["rank"] == 0: want.add("token_embd.weight")
     if s["rank"] == p - 1: want |= {"output_norm.weight", "output.weight"}
     assert set(names) == want, (s["rank"], sorted(set(names) ^ want))
+    if hf_dir:
+        log = open(f"{out}/rank_{s['rank']}.log").read()
+        opened = {os.path.basename(f) for f in re.search(r"checkpoint files opened: \d+ \(([^)]*)\)", log).group(1).split()}
+        index = glob.glob(f"{hf_dir}/*.index.json")
+        if index:
+            wm = json.load(open(index[0]))["weight_map"]
+            need = {wm[hf_name(n)] for n in want}
+        else:
+            need = {os.path.basename(f) for f in glob.glob(f"{hf_dir}/*.safetensors") + glob.glob(f"{hf_dir}/*.bin")}
+        assert opened == need, (s["rank"], opened, need)
 PY
 }
 
 for v in "${VARIANTS[@]}"; do
-  for p in 1 2; do
+  ps=(1 2)
+  [[ $v == *sharded ]] && ps+=(3)  # P = 3: the first and last stages need one shard each
+  for p in "${ps[@]}"; do
     mpirun_llmpipe "$p" 300 run -m "$WORK/hf/$v" --prompts "$WORK/prompts.jsonl" -o "$WORK/out-$v-$p" \
       --max-new-tokens 128 --threads 1 > "$WORK/$v-$p.stdout" 2> "$WORK/$v-$p.stderr" ||
       { cat "$WORK/$v-$p.stderr"; fail "$v P=$p run failed"; }
-    check_run "$WORK/out-$v-$p" "$p" || fail "$v P=$p outputs"
-    pass "$v P=$p: completions identical to the GGUF reference"
+    check_run "$WORK/out-$v-$p" "$p" "$WORK/hf/$v" || fail "$v P=$p outputs"
+    pass "$v P=$p: completions identical to the GGUF reference; each rank opened only its shards"
   done
 done
 

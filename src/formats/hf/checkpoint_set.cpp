@@ -125,6 +125,13 @@ std::vector<std::string> CheckpointSet::names() const {
   return out;
 }
 
+std::vector<std::string> CheckpointSet::opened_files() const {
+  std::lock_guard lock(*mutex_);
+  std::vector<std::string> out;
+  for (const auto& [file, shard] : opened_) out.push_back(file);
+  return out;
+}
+
 size_t CheckpointSet::shards_opened() const {
   std::lock_guard lock(*mutex_);
   return opened_.size();

@@ -32,8 +32,9 @@ class CheckpointSet {
   const CheckpointTensor* find(std::string_view name) const;
   // Every tensor name (opens every shard for a single file; an index lists them).
   std::vector<std::string> names() const;
-  // Shards whose headers have been read so far (for tests of laziness).
+  // Shards whose headers have been read so far (for tests of laziness and the rank log).
   size_t shards_opened() const;
+  std::vector<std::string> opened_files() const;
 
  private:
   using Shard = std::map<std::string, CheckpointTensor, std::less<>>;

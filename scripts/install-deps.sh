@@ -13,6 +13,8 @@ packages=(
   libgtest-dev libsentencepiece-dev               # tests (sentencepiece is the tokenizer reference)
   python3                                         # test helpers, scripts/experiment
   gnuplot-nox                                     # scripts/experiment's plots
+  python3-torch python3-sentencepiece             # tests: torch.save writes the .bin fixtures,
+                                                  # sentencepiece checks the tokenizer.model ones
 )
 if [[ "${1:-}" == "--cluster" ]]; then
   packages+=(munge slurmctld slurmd slurm-client shellcheck)

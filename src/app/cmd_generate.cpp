@@ -6,6 +6,7 @@
 #include "app/commands.h"
 #include "core/thread_pool.h"
 #include "kernels/backend_factory.h"
+#include "model/converting_tensor_source.h"
 #include "model/model_source.h"
 #include "model/stage_offload.h"
 #include "pipeline/device_memory_plan.h"
@@ -28,10 +29,11 @@ struct GenerateOptions {
   bool echo = true;
   std::string backend = "cpu";
   int64_t gpu_layers = -1;  // -1: all
+  std::string dtype = "keep";
 };
 
 void run_generate(const GenerateOptions& o) {
-  const ModelSource model = open_model(o.model);
+  const ModelSource model = open_model(o.model, weight_dtype_from_name(o.dtype));
   const Tokenizer tokenizer(model.load_vocab());
   const LlamaHParams& h = model.hparams;
   const int64_t n_ctx = o.ctx_size > 0 ? std::min(o.ctx_size, h.n_ctx_train) : h.n_ctx_train;
@@ -81,7 +83,7 @@ void run_generate(const GenerateOptions& o) {
 void register_generate(CLI::App& app) {
   auto o = std::make_shared<GenerateOptions>();
   auto* cmd = app.add_subcommand("generate", "Generate text from one prompt in this process");
-  cmd->add_option("-m,--model", o->model, "GGUF model file or directory holding one")
+  cmd->add_option("-m,--model", o->model, "GGUF model file, directory holding one, or Hugging Face model directory")
       ->capture_default_str();
   cmd->add_option("-p,--prompt", o->prompt, "Prompt text")->capture_default_str();
   cmd->add_option("-n,--max-new-tokens", o->max_new_tokens, "Most tokens to generate")
@@ -106,6 +108,9 @@ void register_generate(CLI::App& app) {
   cmd->add_option("-b,--batch-tokens", o->batch, "Prompt tokens processed per forward pass")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--dtype", o->dtype, "Weights at load: keep (as stored), f32, f16, bf16, q8_0 or q4_0 (matrices; norms stay f32)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"keep", "f32", "f16", "bf16", "q8_0", "q4_0"}));
   cmd->add_flag("!--no-echo", o->echo, "Print only the generated text, not the prompt");
   cmd->add_option("--backend", o->backend, "Compute backend: cpu, cuda or auto")
       ->capture_default_str()

@@ -1,10 +1,12 @@
 // `llmpipe info`: what a model file holds — architecture, hyper-parameters, tensors.
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include "app/commands.h"
 #include "formats/gguf_reader.h"
 #include "model/llama_hparams.h"
+#include "model/model_source.h"
 
 namespace llmpipe::app {
 
@@ -28,7 +30,27 @@ std::string human_bytes(uint64_t b) {
   return buf;
 }
 
+// A Hugging Face directory: hyper-parameters and the tensors as the model sees them (GGUF names).
+void run_info_hf(const InfoOptions& o) {
+  const ModelSource m = open_model(o.model);
+  std::printf("directory:     %s\n", m.path.c_str());
+  std::printf("format:        Hugging Face (%s)\n", m.tensors->origin().c_str());
+  std::printf("hyper-parameters:\n%s", m.hparams.summary().c_str());
+  std::printf("tensors:\n  %-32s %-6s %-18s %12s\n", "name", "type", "shape", "bytes");
+  uint64_t total = 0;
+  const auto tensors = m.tensors->list();
+  for (const auto& t : tensors) {
+    std::printf("  %-32s %-6s %-18s %12lu\n", t.name.c_str(), std::string(dtype_name(t.dtype)).c_str(),
+                t.shape_string().c_str(), static_cast<unsigned long>(t.bytes));
+    total += t.bytes;
+  }
+  std::printf("total: %zu tensors, %s (%lu bytes)\n", tensors.size(), human_bytes(total).c_str(),
+              static_cast<unsigned long>(total));
+}
+
 void run_info(const InfoOptions& o) {
+  if (std::filesystem::is_regular_file(std::filesystem::path(o.model) / "config.json"))
+    return run_info_hf(o);
   const auto f = gguf::Reader::open(o.model);
   std::printf("file:          %s\n", f.path().c_str());
   std::printf("format:        GGUF v%u, %zu metadata keys, %zu tensors, alignment %lu\n",
@@ -60,7 +82,7 @@ void run_info(const InfoOptions& o) {
 void register_info(CLI::App& app) {
   auto o = std::make_shared<InfoOptions>();
   auto* cmd = app.add_subcommand("info", "Show a model's architecture, hyper-parameters and tensors");
-  cmd->add_option("-m,--model", o->model, "GGUF model file")->capture_default_str();
+  cmd->add_option("-m,--model", o->model, "GGUF model file or Hugging Face model directory")->capture_default_str();
   cmd->add_flag("--metadata", o->metadata, "Also list every metadata key and value");
   cmd->callback([o] { run_info(*o); });
 }

@@ -4,6 +4,7 @@
 
 #include "app/commands.h"
 #include "core/error.h"
+#include "model/converting_tensor_source.h"
 #include "pipeline/partition.h"
 #include "pipeline/pipeline_run.h"
 #include "transport/mpi_transport.h"
@@ -35,7 +36,7 @@ uint64_t parse_byte_size(const std::string& text) {
 struct RunFlags {
   std::string exp_config, parallel_config;
   RunConfig overrides;  // only fields whose flag was given are applied
-  std::string layer_split, kv_type, kv_memory, hop_type;
+  std::string layer_split, kv_type, kv_memory, hop_type, dtype;
 };
 
 }  // namespace
@@ -55,7 +56,9 @@ void register_run(CLI::App& app, int* argc, char*** argv) {
   cmd->add_option("--parallel-config,--ds-config", f->parallel_config,
                   "Parallel config (JSON, DeepSpeed style): pipeline_parallel_size, tensor_parallel_size")
       ->check(CLI::ExistingFile);
-  cmd->add_option("-m,--model", o.model_path, "Model: GGUF file or directory holding one (model.model_path)");
+  cmd->add_option("-m,--model", o.model_path, "Model: GGUF file, directory holding one, or Hugging Face model directory (model.model_path)");
+  cmd->add_option("--dtype", f->dtype, "Weights at load: keep (as stored), f32, f16, bf16, q8_0 or q4_0 (matrices; norms stay f32) (model.dtype)")
+      ->check(CLI::IsMember({"keep", "f32", "f16", "bf16", "q8_0", "q4_0"}));
   cmd->add_option("--model-name", o.model_name, "Descriptive model label (model.model_name)");
   cmd->add_option("--prompts", o.prompt_path, "Prompts JSONL, one {\"prompt\": ...} per line (inputs.prompt_path)");
   cmd->add_option("-o,--output-dir", o.output_dir, "Where completions, logs and metrics go (outputs.output_dir)");
@@ -89,6 +92,7 @@ void register_run(CLI::App& app, int* argc, char*** argv) {
     auto given = [&](const char* name) { return cmd->count(name) > 0; };
     if (given("--model")) c.model_path = o.model_path;
     if (given("--model-name")) c.model_name = o.model_name;
+    if (!f->dtype.empty()) c.weight_dtype = weight_dtype_from_name(f->dtype);
     if (given("--prompts")) c.prompt_path = o.prompt_path;
     if (given("--output-dir")) c.output_dir = o.output_dir;
     if (given("--max-new-tokens")) c.max_new_tokens = o.max_new_tokens;

@@ -5,6 +5,7 @@
 
 namespace llmpipe::app {
 
+void register_convert(CLI::App& app);
 void register_generate(CLI::App& app);
 void register_info(CLI::App& app);
 void register_synth(CLI::App& app);

@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   CLI::App app{"llmpipe: run LLaMA-family models across processes and nodes by pipeline parallelism"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "llmpipe 0.1.0");
+  llmpipe::app::register_convert(app);
   llmpipe::app::register_generate(app);
   llmpipe::app::register_info(app);
   llmpipe::app::register_synth(app);

@@ -37,6 +37,9 @@ class TensorSource {
   virtual std::vector<TensorDesc> list() const = 0;
   // Maps or reads only this tensor. Errors name the tensor.
   virtual HostTensor load(std::string_view name) const = 0;
+  // Files whose tensors have been opened so far, for formats spread over several files
+  // (sharded checkpoints); empty for a single file. Shows that a stage read only its shards.
+  virtual std::vector<std::string> files_opened() const { return {}; }
 };
 
 }  // namespace llmpipe

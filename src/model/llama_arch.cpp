@@ -7,22 +7,23 @@ namespace llmpipe {
 namespace {
 struct RoleInfo {
   TensorRole role;
-  const char* suffix;  // name, or name after "blk.N." for layer roles
+  const char* suffix;     // name, or name after "blk.N." for layer roles
   bool per_layer;
+  const char* hf_suffix;  // Hugging Face name, or name after "model.layers.N." for layer roles
 };
 constexpr RoleInfo kRoles[] = {
-    {TensorRole::TokenEmbd, "token_embd.weight", false},
-    {TensorRole::OutputNorm, "output_norm.weight", false},
-    {TensorRole::Output, "output.weight", false},
-    {TensorRole::AttnNorm, "attn_norm.weight", true},
-    {TensorRole::AttnQ, "attn_q.weight", true},
-    {TensorRole::AttnK, "attn_k.weight", true},
-    {TensorRole::AttnV, "attn_v.weight", true},
-    {TensorRole::AttnOut, "attn_output.weight", true},
-    {TensorRole::FfnNorm, "ffn_norm.weight", true},
-    {TensorRole::FfnGate, "ffn_gate.weight", true},
-    {TensorRole::FfnUp, "ffn_up.weight", true},
-    {TensorRole::FfnDown, "ffn_down.weight", true},
+    {TensorRole::TokenEmbd, "token_embd.weight", false, "model.embed_tokens.weight"},
+    {TensorRole::OutputNorm, "output_norm.weight", false, "model.norm.weight"},
+    {TensorRole::Output, "output.weight", false, "lm_head.weight"},
+    {TensorRole::AttnNorm, "attn_norm.weight", true, "input_layernorm.weight"},
+    {TensorRole::AttnQ, "attn_q.weight", true, "self_attn.q_proj.weight"},
+    {TensorRole::AttnK, "attn_k.weight", true, "self_attn.k_proj.weight"},
+    {TensorRole::AttnV, "attn_v.weight", true, "self_attn.v_proj.weight"},
+    {TensorRole::AttnOut, "attn_output.weight", true, "self_attn.o_proj.weight"},
+    {TensorRole::FfnNorm, "ffn_norm.weight", true, "post_attention_layernorm.weight"},
+    {TensorRole::FfnGate, "ffn_gate.weight", true, "mlp.gate_proj.weight"},
+    {TensorRole::FfnUp, "ffn_up.weight", true, "mlp.up_proj.weight"},
+    {TensorRole::FfnDown, "ffn_down.weight", true, "mlp.down_proj.weight"},
 };
 const RoleInfo& info(TensorRole r) { return kRoles[static_cast<int>(r)]; }
 }  // namespace
@@ -34,6 +35,38 @@ std::string tensor_name(TensorRole role, int64_t layer) {
   if (!i.per_layer) return i.suffix;
   LLMPIPE_CHECK(layer >= 0, "layer tensor ", i.suffix, " needs a layer index");
   return cat("blk.", layer, ".", i.suffix);
+}
+
+std::string hf_tensor_name(TensorRole role, int64_t layer) {
+  const auto& i = info(role);
+  if (!i.per_layer) return i.hf_suffix;
+  LLMPIPE_CHECK(layer >= 0, "layer tensor ", i.hf_suffix, " needs a layer index");
+  return cat("model.layers.", layer, ".", i.hf_suffix);
+}
+
+std::optional<RoleAndLayer> role_from_name(std::string_view name) {
+  for (const auto& i : kRoles) {
+    if (!i.per_layer) {
+      if (name == i.suffix) return RoleAndLayer{i.role, -1};
+      continue;
+    }
+    const std::string_view sfx = i.suffix;
+    if (!name.starts_with("blk.") || name.size() <= 4 + sfx.size() + 1 || !name.ends_with(sfx))
+      continue;
+    const std::string_view mid = name.substr(4, name.size() - 4 - sfx.size());
+    if (mid.size() < 2 || mid.back() != '.' || mid.size() > 10) continue;
+    int64_t layer = 0;
+    for (const char c : mid.substr(0, mid.size() - 1)) {
+      if (c < '0' || c > '9') return std::nullopt;
+      layer = layer * 10 + (c - '0');
+    }
+    return RoleAndLayer{i.role, layer};
+  }
+  return std::nullopt;
+}
+
+bool role_has_rope_rows(TensorRole role) {
+  return role == TensorRole::AttnQ || role == TensorRole::AttnK;
 }
 
 std::vector<int64_t> expected_shape(TensorRole role, const LlamaHParams& h) {

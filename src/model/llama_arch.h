@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "model/llama_hparams.h"
@@ -33,6 +35,17 @@ inline constexpr TensorRole kLayerRoles[] = {
 bool is_layer_role(TensorRole role);
 // GGUF name; `layer` is used for per-layer roles only.
 std::string tensor_name(TensorRole role, int64_t layer = -1);
+// Hugging Face (transformers LlamaForCausalLM) name: model.layers.N.self_attn.q_proj.weight...
+std::string hf_tensor_name(TensorRole role, int64_t layer = -1);
+struct RoleAndLayer {
+  TensorRole role;
+  int64_t layer;  // -1 for model-wide tensors
+};
+// Parses a GGUF name of this table ("blk.3.attn_q.weight"); nullopt for any other name.
+std::optional<RoleAndLayer> role_from_name(std::string_view gguf_name);
+// Q and K projections: their output rows are ordered for RoPE differently in HF checkpoints
+// (rotate-half) than in GGUF (adjacent pairs); see model/hf_rope_layout.h.
+bool role_has_rope_rows(TensorRole role);
 // Expected shape in GGUF order (shape[0] contiguous).
 std::vector<int64_t> expected_shape(TensorRole role, const LlamaHParams& h);
 // Norm weights are applied elementwise by kernels that read F32 only.

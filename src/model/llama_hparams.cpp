@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "formats/gguf_reader.h"
+#include "formats/hf/hf_config.h"
 
 namespace llmpipe {
 
@@ -31,6 +32,9 @@ void LlamaHParams::validate(const std::string& source) const {
   if (head_dim() % 2 != 0) fail(source, ": head dimension ", head_dim(), " is odd (RoPE needs pairs)");
   if (!(rms_eps > 0) || !(rope_freq_base > 0))
     fail(source, ": rms epsilon and rope frequency base must be positive");
+  if (rope_scaling)
+    fail(source, ": rope scaling '", rope_scaling->type, "' (factor ", rope_scaling->factor,
+         ") is not supported by the forward pass yet; only unscaled RoPE is");
 }
 
 std::string LlamaHParams::summary() const {
@@ -81,6 +85,25 @@ LlamaHParams hparams_from_gguf(const gguf::Reader& f) {
     fail(f.path(), ": llama.rope.dimension_count = ", *dims,
          " differs from the head dimension; partial RoPE is not supported");
   h.validate(f.path());
+  return h;
+}
+
+LlamaHParams hparams_from_hf_config(const hf::HfConfig& c) {
+  LlamaHParams h;
+  h.n_vocab = c.vocab_size;
+  h.n_ctx_train = c.max_position_embeddings;
+  h.n_embd = c.hidden_size;
+  h.n_layer = c.num_hidden_layers;
+  h.n_head = c.num_attention_heads;
+  h.n_head_kv = c.num_key_value_heads;
+  h.n_ff = c.intermediate_size;
+  h.rms_eps = float(c.rms_norm_eps);
+  h.rope_freq_base = float(c.rope_theta);
+  if (c.rope_scaling)
+    h.rope_scaling = RopeScaling{c.rope_scaling->type, c.rope_scaling->factor,
+                                 c.rope_scaling->low_freq_factor, c.rope_scaling->high_freq_factor,
+                                 c.rope_scaling->original_max_position_embeddings};
+  h.validate(c.path);
   return h;
 }
 

@@ -54,7 +54,7 @@ void check_kv_fits(const KvCacheShape& kv, uint64_t limit, const std::string& wh
 
 Plan make_plan(const RunConfig& c, int world_size) {
   validate_run_config(c, world_size);
-  Plan p{open_model(c.model_path), {}, 0};
+  Plan p{open_model(c.model_path, c.weight_dtype), {}, 0};
   const auto& h = p.model.hparams;
   p.split = c.layer_split.empty() ? balanced_split(h.n_layer, world_size)
                                   : split_from_counts(c.layer_split, h.n_layer, world_size);
@@ -143,6 +143,8 @@ int run_rank(Transport& t, const RunConfig& c, Plan& plan, RankLog& log) {
                  host_backend->name()));
   }
   log.line(cat("tensors held: ", names.size(), " (", join(names), ")"));
+  if (const auto files = plan.model.tensors->files_opened(); !files.empty())
+    log.line(cat("checkpoint files opened: ", files.size(), " (", join(files), ")"));
   log.line(cat("bytes mapped: ", bytes, ", KV cache: ", kv.bytes(), " bytes (",
                c.batch_size, " slots x ", plan.n_ctx, " positions, ", dtype_name(c.kv_type), ")"));
   TraceRecorder trace(!c.trace_path.empty());

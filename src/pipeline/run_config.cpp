@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "kernels/backend_factory.h"
+#include "model/converting_tensor_source.h"
 
 namespace llmpipe {
 
@@ -51,6 +52,9 @@ void apply_exp_config(RunConfig& c, const std::string& path) {
   const std::initializer_list<const char*> knobs = {nullptr, "inference", "generation"};
   read(j, path, "model_path", {"model"}, c.model_path);
   read(j, path, "model_name", {"model"}, c.model_name);
+  std::string dtype;
+  read(j, path, "dtype", {"model", nullptr, "inference"}, dtype);
+  if (!dtype.empty()) c.weight_dtype = weight_dtype_from_name(dtype);
   read(j, path, "prompt_path", {"inputs"}, c.prompt_path);
   read(j, path, "output_dir", {"outputs"}, c.output_dir);
   read(j, path, "max_new_tokens", knobs, c.max_new_tokens);
@@ -124,6 +128,7 @@ void validate_run_config(const RunConfig& c, int world_size) {
 json RunConfig::to_json() const {
   return {{"model_path", model_path},
           {"model_name", model_name},
+          {"dtype", weight_dtype ? std::string(dtype_name(*weight_dtype)) : std::string("keep")},
           {"prompt_path", prompt_path},
           {"output_dir", output_dir},
           {"max_new_tokens", max_new_tokens},

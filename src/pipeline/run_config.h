@@ -20,6 +20,7 @@ struct RunConfig {
   // model
   std::string model_path;
   std::string model_name;
+  std::optional<DType> weight_dtype;  // --dtype / model.dtype: convert weights at load; nullopt: keep
   // inputs / outputs
   std::string prompt_path;
   std::string output_dir = "outputs";

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Coverage-guided fuzzing (libFuzzer + ASan + UBSan, clang) of the parsers that read untrusted
+# checkpoint bytes: safetensors headers, the unpickler, zip directories. Seeds come from the
+# fixture builder (a real safetensors file, a torch.save-format data.pkl and zip).
+#
+#   scripts/fuzz.sh            # 60 s per target
+#   FUZZ_SECONDS=600 scripts/fuzz.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${FUZZ_SECONDS:-60}
+command -v clang++ >/dev/null || { echo "fuzz: clang++ is needed (apt-get install clang)" >&2; exit 1; }
+if [[ ! -f build-fuzz/CMakeCache.txt ]]; then
+  CXX=clang++ cmake -S fuzz -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+fi
+cmake --build build-fuzz -j "$(nproc)"
+
+corpus=build-fuzz/corpus
+if [[ ! -d $corpus ]]; then
+  mkdir -p "$corpus"/{safetensors,pickle,zip}
+  tmp=$(mktemp -d)
+  python3 tests/integration/make_hf_fixture.py models/stories260K.gguf "$tmp" --bin-writer stdlib \
+    --variants st-sharded,bin-sharded >/dev/null
+  python3 - "$tmp" "$corpus" <<'PY'
+import glob, io, struct, sys, zipfile
+tmp, corpus = sys.argv[1:]
+for i, st in enumerate(sorted(glob.glob(f"{tmp}/st-sharded/*.safetensors"))):
+    data = open(st, "rb").read()
+    n = struct.unpack("<Q", data[:8])[0]
+    # Keep the header and cut the data short (sizes are validated against the data length).
+    open(f"{corpus}/safetensors/seed{i}", "wb").write(data[:8 + n] + data[8 + n:8 + n + 64])
+for i, b in enumerate(sorted(glob.glob(f"{tmp}/bin-sharded/*.bin"))):
+    z = zipfile.ZipFile(b)
+    pkl = [n for n in z.namelist() if n.endswith("/data.pkl")][0]
+    open(f"{corpus}/pickle/seed{i}", "wb").write(z.read(pkl))
+# A small zip: the data.pkl alone plus a tiny storage (the real shards are large for a seed).
+buf = io.BytesIO()
+with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+    z.writestr("m/data.pkl", open(f"{corpus}/pickle/seed0", "rb").read())
+    z.writestr("m/data/0", b"\0" * 16)
+    z.writestr("m/version", b"3\n")
+open(f"{corpus}/zip/small", "wb").write(buf.getvalue())
+PY
+  rm -rf "$tmp"
+fi
+
+for target in safetensors pickle zip; do
+  echo "== fuzz_$target: $seconds s =="
+  mkdir -p "build-fuzz/findings/$target"
+  build-fuzz/fuzz_$target -max_total_time="$seconds" -max_len=65536 -timeout=10 \
+    -artifact_prefix="build-fuzz/findings/$target/" "$corpus/$target" 2>&1 | tail -3
+done

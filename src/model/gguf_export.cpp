@@ -1,0 +1,69 @@
+#include "model/gguf_export.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <span>
+
+#include "core/error.h"
+#include "formats/gguf_writer.h"
+
+namespace llmpipe {
+
+void write_model_gguf(const ModelSource& m,
+                      const std::string& out_path,
+                      const std::function<void(size_t, size_t, const TensorDesc&)>& progress) {
+  const LlamaHParams& h = m.hparams;
+  const Vocab v = m.load_vocab();
+  gguf::Writer w;
+  w.set_string("general.architecture", "llama");
+  w.set_string("general.name", m.name);
+  w.set_u32("llama.context_length", uint32_t(h.n_ctx_train));
+  w.set_u32("llama.embedding_length", uint32_t(h.n_embd));
+  w.set_u32("llama.block_count", uint32_t(h.n_layer));
+  w.set_u32("llama.feed_forward_length", uint32_t(h.n_ff));
+  w.set_u32("llama.attention.head_count", uint32_t(h.n_head));
+  w.set_u32("llama.attention.head_count_kv", uint32_t(h.n_head_kv));
+  w.set_u32("llama.rope.dimension_count", uint32_t(h.head_dim()));
+  w.set_f32("llama.attention.layer_norm_rms_epsilon", h.rms_eps);
+  w.set_f32("llama.rope.freq_base", h.rope_freq_base);
+  w.set_u32("llama.vocab_size", uint32_t(h.n_vocab));
+  w.set_string("tokenizer.ggml.model", "llama");
+  w.set_string_array("tokenizer.ggml.tokens", v.tokens);
+  w.set_f32_array("tokenizer.ggml.scores", v.scores);
+  std::vector<int32_t> types(v.types.size());
+  for (size_t i = 0; i < types.size(); ++i) types[i] = int32_t(v.types[i]);
+  w.set_i32_array("tokenizer.ggml.token_type", types);
+  w.set_u32("tokenizer.ggml.bos_token_id", uint32_t(v.bos_id));
+  w.set_u32("tokenizer.ggml.eos_token_id", uint32_t(v.eos_id));
+  w.set_u32("tokenizer.ggml.unknown_token_id", uint32_t(v.unk_id));
+  if (v.pad_id) w.set_u32("tokenizer.ggml.padding_token_id", uint32_t(*v.pad_id));
+  w.set_bool("tokenizer.ggml.add_bos_token", v.add_bos);
+  w.set_bool("tokenizer.ggml.add_space_prefix", v.add_space_prefix);
+
+  const std::vector<TensorDesc> tensors = m.tensors->list();
+  if (tensors.empty()) fail(m.tensors->origin(), ": no tensors to write");
+  for (const auto& t : tensors) w.add_tensor(t.name, t.dtype, t.shape);
+  const std::string partial = out_path + ".partial";
+  try {
+    w.begin(partial);
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      if (progress) progress(i, tensors.size(), tensors[i]);
+      const HostTensor t = m.tensors->load(tensors[i].name);
+      if (t.desc.bytes != tensors[i].bytes || t.desc.dtype != tensors[i].dtype)
+        fail(m.tensors->origin(), ": tensor ", t.desc.name, " loaded as ", t.desc.bytes,
+             " bytes of ", dtype_name(t.desc.dtype), ", listed as ", tensors[i].bytes, " of ",
+             dtype_name(tensors[i].dtype));
+      w.write_tensor_data(std::span(static_cast<const uint8_t*>(t.data), size_t(t.desc.bytes)));
+    }
+    w.finish();
+  } catch (...) {
+    std::error_code ec;
+    std::filesystem::remove(partial, ec);
+    throw;
+  }
+  std::error_code ec;
+  std::filesystem::rename(partial, out_path, ec);
+  if (ec) fail("cannot rename ", partial, " to ", out_path, ": ", ec.message());
+}
+
+}  // namespace llmpipe

@@ -15,6 +15,7 @@ packages=(
   gnuplot-nox                                     # scripts/experiment's plots
   python3-torch python3-sentencepiece             # tests: torch.save writes the .bin fixtures,
                                                   # sentencepiece checks the tokenizer.model ones
+  clang                                           # tests: libFuzzer runs of the checkpoint parsers
 )
 if [[ "${1:-}" == "--cluster" ]]; then
   packages+=(munge slurmctld slurmd slurm-client shellcheck)

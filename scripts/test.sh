@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test: installs what is missing (with --cluster: Slurm, munge and shellcheck, for the
-# real two-node Slurm test and the script checks), builds (Release, plus an ASan+UBSan build for the file
-# loaders, tokenizer and kernels), and runs the whole suite with CTest.
+# real two-node Slurm test and the script checks), builds (Release, plus an ASan+UBSan build for
+# the file loaders, tokenizer, pipeline and kernels), fuzzes the checkpoint parsers for a bounded
+# time, runs the whole suite with CTest, and builds the CUDA backend when a toolkit is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --cluster
@@ -11,6 +12,8 @@ export OMPI_MCA_mpi_yield_when_idle=1
 echo "== sanitizer build: loaders, tokenizer, kernels =="
 ASAN_OPTIONS=detect_leaks=1 build-asan/tests/unit_tests \
   --gtest_filter='Gguf*:Dequantize*:Quantize*:Tokenizer*:Vocab*:SentencePiece*:ReferenceForward*:Pipeline*:ReferenceMatmul*:CpuKernel*:Safetensors*:Pickle*:HfModel*'
+echo "== fuzzing the checkpoint parsers (bounded; FUZZ_SECONDS per target) =="
+FUZZ_SECONDS=${FUZZ_SECONDS:-20} scripts/fuzz.sh
 echo "== full suite =="
 (cd build && ctest --output-on-failure --timeout 900)
 

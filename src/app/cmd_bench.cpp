@@ -27,6 +27,7 @@ struct BenchCliOptions {
   int64_t bw_mib = 1024;
   bool json = false;
   bool warmup = true;
+  std::string weights = "mmap";
 };
 
 void run_bench(const BenchCliOptions& o) {
@@ -38,7 +39,8 @@ void run_bench(const BenchCliOptions& o) {
   // Maps the weights (pages are read when first used) and allocates KV cache and scratch.
   ModelBench bench(o.model, {.threads = o.threads,
                              .n_ctx = std::max<int64_t>({o.n_prompt, o.n_gen, 1}),
-                             .batch = o.batch});
+                             .batch = o.batch,
+                             .copy_weights = o.weights == "copy"});
   if (o.bw_mib > 0) {
     const auto bw = measure_read_bandwidth(size_t(o.bw_mib) << 20, o.threads);
     ctx.bandwidth_gbs = bw.gb_per_s;
@@ -100,6 +102,9 @@ void register_bench(CLI::App& app) {
   cmd->add_option("-b,--batch", o->batch, "Prompt tokens per forward pass in the pp test")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--weights", o->weights, "Weight memory: mmap (compute from the file mapping) or copy (anonymous, huge-page advised)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"mmap", "copy"}));
   cmd->add_option("--bw-mib", o->bw_mib, "Buffer of the memory bandwidth test in MiB; 0 skips it")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);

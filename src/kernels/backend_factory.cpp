@@ -51,7 +51,9 @@ std::string resolve_backend_kind(const std::string& kind) {
 
 std::unique_ptr<Backend> make_backend(const BackendOptions& o) {
   const std::string kind = resolve_backend_kind(o.kind);
-  if (kind == "cpu") return std::make_unique<CpuBackend>(CpuBackendOptions{.threads = o.threads});
+  if (kind == "cpu")
+    return std::make_unique<CpuBackend>(
+        CpuBackendOptions{.threads = o.threads, .copy_weights = o.copy_weights});
 #ifdef LLMPIPE_HAVE_CUDA
   const int count = cuda_device_count();
   if (count == 0) fail("--backend cuda: ", cuda_device_summary());

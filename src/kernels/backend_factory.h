@@ -15,6 +15,10 @@ namespace llmpipe {
 struct BackendOptions {
   std::string kind = "cpu";  // "cpu", "cuda" or "auto"
   int threads = 1;           // CPU compute threads
+  // CPU: copy weights into anonymous (huge-page advised) memory instead of computing from the
+  // file mapping: reads from the page cache were measured much slower than from anonymous
+  // memory on these machines (bench/RESULTS.md).
+  bool copy_weights = false;
   // CUDA device; -1: the process's node-local rank (Open MPI, MPICH, Slurm) modulo the visible
   // devices, so ranks sharing a node spread over its GPUs (and share them when fewer).
   int device = -1;

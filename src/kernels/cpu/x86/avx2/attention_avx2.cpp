@@ -1,47 +1,35 @@
-// Causal attention with AVX2 + FMA + F16C, one (token, head) item at a time: q·k vectorized over
-// head_dim (8 lanes, scalar tail), softmax with a vectorized exp, Σ p·v accumulated on the stack.
-// Semantics match the reference (ref_attention.cpp): with an F16 cache q is rounded to F16 before
-// q·k and each softmax weight before p·v; differences are summation order and exp_ps (~2e-7).
-#include <immintrin.h>
-
+// Causal attention for the avx2 level (AVX2 + FMA + F16C), one (token, head) item at a time:
+// q.k vectorized over head_dim (8 lanes, scalar tail), softmax with a vectorized exp, sum of
+// p.v accumulated on the stack. The shared part (items, cache-type dispatch, semantics) is in
+// ../attention_impl.h; avx512/attention_avx512.cpp says why the kernels differ.
 #include <cmath>
 
-#include "kernels/cpu/x86/avx2/avx2_ops.h"
-#include "kernels/cpu/x86/avx2/simd_avx2.h"
+#define LLMPIPE_X86_ISA avx2
+#include "kernels/cpu/x86/avx2/simd_avx2.h"  // first: it includes <immintrin.h>
+#include "kernels/cpu/x86/attention_impl.h"
 
 namespace llmpipe::cpu::avx2 {
 
 namespace {
 
-constexpr int kMaxHeadDim = 512;  // checked by the backend
-
 static inline float round_f16(float x) { return _cvtsh_ss(_cvtss_sh(x, _MM_FROUND_TO_NEAREST_INT)); }
-static inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
-static inline __m256 load8(const uint16_t* p) {
-  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-}
 static inline float load1(const float* p) { return *p; }
 static inline float load1(const uint16_t* p) { return _cvtsh_ss(*p); }
 
 template <typename T>
-void attention_impl(TensorView out, TensorView q, KvView cache, const BatchLayout& batch,
-                    AttentionShape shape, int64_t i0, int64_t i1, float* scores) {
+void attention_kernel(TensorView out, TensorView q, KvView cache, const BatchLayout& batch,
+                      AttentionShape shape, int64_t i0, int64_t i1, float* scores) {
   constexpr bool kF16 = sizeof(T) == 2;
   const int hd = shape.head_dim;
   const int hv = hd / 8 * 8;  // vectorized part
-  const int group = shape.n_head / shape.n_head_kv;
   const float scale = 1.0f / std::sqrt(float(hd));
   const T* kc = static_cast<const T*>(cache.k.data);
   const T* vc = static_cast<const T*>(cache.v.data);
   alignas(32) float qh[kMaxHeadDim];
   for (int64_t item = i0; item < i1; ++item) {
-    const int64_t t = item / shape.n_head;
-    const int h = int(item % shape.n_head);
-    const int64_t kv_col = int64_t(h / group) * hd;
-    const int64_t n_keys = int64_t(batch.positions[size_t(t)]) + 1;
-    const int64_t base = int64_t(batch.slots[size_t(t)]) * cache.n_ctx;
-    const float* qrow = static_cast<const float*>(q.data) + t * q.cols + h * hd;
-    for (int d = 0; d < hd; ++d) qh[d] = kF16 ? round_f16(qrow[d]) : qrow[d];
+    const AttentionItem it = attention_item(out, q, cache, batch, shape, item);
+    const int64_t n_keys = it.n_keys;
+    for (int d = 0; d < hd; ++d) qh[d] = kF16 ? round_f16(it.q[d]) : it.q[d];
 
     // Scores, 8 keys at a time: 8 dot-product vectors reduced together (reduce8_ps).
     float max = -INFINITY;
@@ -51,8 +39,8 @@ void attention_impl(TensorView out, TensorView q, KvView cache, const BatchLayou
       alignas(32) float part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
       for (int i = 0; i < 8; ++i) s[i] = _mm256_setzero_ps();
       for (int i = 0; i < nk; ++i) {
-        const T* krow = kc + (base + j0 + i) * cache.k.cols + kv_col;
-        for (int d = 0; d < hv; d += 8) s[i] = _mm256_fmadd_ps(_mm256_load_ps(qh + d), load8(krow + d), s[i]);
+        const T* krow = kc + (it.base + j0 + i) * cache.k.cols + it.kv_col;
+        for (int d = 0; d < hv; d += 8) s[i] = _mm256_fmadd_ps(_mm256_load_ps(qh + d), Simd::load(krow + d), s[i]);
         for (int d = hv; d < hd; ++d) part[i] += qh[d] * load1(krow + d);
       }
       alignas(32) float sc[8];
@@ -78,27 +66,19 @@ void attention_impl(TensorView out, TensorView q, KvView cache, const BatchLayou
     }
     const float inv = 1.0f / sum;
 
-    float* oh = static_cast<float*>(out.data) + t * out.cols + h * hd;
+    float* oh = it.out;
     for (int d = 0; d < hd; ++d) oh[d] = 0.0f;
     for (j = 0; j < n_keys; ++j) {
       const float p = kF16 ? round_f16(scores[j] * inv) : scores[j] * inv;
       const __m256 pv = _mm256_set1_ps(p);
-      const T* vrow = vc + (base + j) * cache.v.cols + kv_col;
+      const T* vrow = vc + (it.base + j) * cache.v.cols + it.kv_col;
       for (int d = 0; d < hv; d += 8)
-        _mm256_storeu_ps(oh + d, _mm256_fmadd_ps(pv, load8(vrow + d), _mm256_loadu_ps(oh + d)));
+        _mm256_storeu_ps(oh + d, _mm256_fmadd_ps(pv, Simd::load(vrow + d), _mm256_loadu_ps(oh + d)));
       for (int d = hv; d < hd; ++d) oh[d] += p * load1(vrow + d);
     }
   }
 }
 
 }  // namespace
-
-void attention_f32(TensorView out, TensorView q, KvView cache, const BatchLayout& batch,
-                   AttentionShape shape, int64_t i0, int64_t i1, float* scratch) {
-  if (cache.k.dtype == DType::F16)
-    attention_impl<uint16_t>(out, q, cache, batch, shape, i0, i1, scratch);
-  else
-    attention_impl<float>(out, q, cache, batch, shape, i0, i1, scratch);
-}
 
 }  // namespace llmpipe::cpu::avx2

@@ -1,33 +1,29 @@
-// Causal attention with AVX-512, one (token, head) item at a time: scores q·k vectorized over
-// head_dim, softmax with a vectorized exp, then Σ p·v accumulated in registers.
-// Semantics match the reference (ref_attention.cpp): with an F16 cache q is rounded to F16 before
-// q·k and each softmax weight before p·v. Differences from the reference are float summation
-// order and exp_ps (~2e-7 relative), i.e. a few float ulps of the output scale.
+// Causal attention for the avx512 level, one (token, head) item at a time: scores q.k vectorized
+// over head_dim, softmax with a vectorized exp, then the sum of p.v accumulated in registers.
+// The shared part (items, cache-type dispatch, semantics) is in ../attention_impl.h. Why this
+// kernel is not shared with AVX2: with 16-lane masks, q, the 16 score accumulators and the output
+// fit in zmm registers for the common head sizes (specialized below on the chunk count), and
+// partial key blocks and head_dim tails are masked; AVX2 has neither the masks nor the registers.
 #include <cmath>
 
+#define LLMPIPE_X86_ISA avx512
 #include "kernels/cpu/x86/avx512/simd_avx512.h"  // first: it includes <immintrin.h>
-#include "kernels/cpu/x86/avx512/avx512_ops.h"
+#include "kernels/cpu/x86/attention_impl.h"
 
 namespace llmpipe::cpu::avx512 {
 
 namespace {
 
-constexpr int kMaxChunks = 32;  // head_dim <= 512 (checked by the backend)
-
-static inline __m512 load_f(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
-static inline __m512 load_f(const uint16_t* p, __mmask16 m) {
-  return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
-}
+constexpr int kMaxChunks = kMaxHeadDim / 16;
 
 // NC > 0: head_dim needs exactly NC 16-lane chunks, known at compile time, so q, the 16 score
 // accumulators and the output stay in registers. NC == 0: any head_dim up to 512 (arrays).
 template <typename T, int NC>
-void attention_impl(TensorView out, TensorView q, KvView cache, const BatchLayout& batch,
-                    AttentionShape shape, int64_t i0, int64_t i1, float* scores) {
+void attention_heads(TensorView out, TensorView q, KvView cache, const BatchLayout& batch,
+                     AttentionShape shape, int64_t i0, int64_t i1, float* scores) {
   constexpr bool kF16 = sizeof(T) == 2;
   const int hd = shape.head_dim;
   const int chunks = NC > 0 ? NC : (hd + 15) / 16;
-  const int group = shape.n_head / shape.n_head_kv;
   const float scale = 1.0f / std::sqrt(float(hd));
   const T* kc = static_cast<const T*>(cache.k.data);
   const T* vc = static_cast<const T*>(cache.v.data);
@@ -37,14 +33,10 @@ void attention_impl(TensorView out, TensorView q, KvView cache, const BatchLayou
   for (int c = 0; c < chunks; ++c) mask[c] = head_mask16(hd - 16 * c);
   __m512 qv[kN], ov[kN];
   for (int64_t item = i0; item < i1; ++item) {
-    const int64_t t = item / shape.n_head;
-    const int h = int(item % shape.n_head);
-    const int64_t kv_col = int64_t(h / group) * hd;
-    const int64_t n_keys = int64_t(batch.positions[size_t(t)]) + 1;
-    const int64_t base = int64_t(batch.slots[size_t(t)]) * cache.n_ctx;
-    const float* qrow = static_cast<const float*>(q.data) + t * q.cols + h * hd;
+    const AttentionItem it = attention_item(out, q, cache, batch, shape, item);
+    const int64_t n_keys = it.n_keys, base = it.base, kv_col = it.kv_col;
     for (int c = 0; c < chunks; ++c) {
-      __m512 v = _mm512_maskz_loadu_ps(mask[c], qrow + 16 * c);
+      __m512 v = _mm512_maskz_loadu_ps(mask[c], it.q + 16 * c);
       if constexpr (kF16) v = _mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
       qv[c] = v;
     }
@@ -61,7 +53,7 @@ void attention_impl(TensorView out, TensorView q, KvView cache, const BatchLayou
       __m512 s[16];
       for (int i = 0; i < 16; ++i) s[i] = _mm512_setzero_ps();
       for (int c = 0; c < chunks; ++c)
-        for (int i = 0; i < 16; ++i) s[i] = _mm512_fmadd_ps(qv[c], load_f(k0 + off[i] + 16 * c, mask[c]), s[i]);
+        for (int i = 0; i < 16; ++i) s[i] = _mm512_fmadd_ps(qv[c], Simd::load(k0 + off[i] + 16 * c, mask[c]), s[i]);
       const __mmask16 m = head_mask16(nk);
       const __m512 sc = _mm512_mul_ps(reduce16_ps(s), scalev);
       _mm512_mask_storeu_ps(scores + j0, m, sc);
@@ -90,34 +82,25 @@ void attention_impl(TensorView out, TensorView q, KvView cache, const BatchLayou
     for (int64_t j = 0; j < n_keys; ++j) {
       const __m512 pv = _mm512_set1_ps(scores[j]);
       const T* vrow = vc + (base + j) * ldv + kv_col;
-      for (int c = 0; c < chunks; ++c) ov[c] = _mm512_fmadd_ps(pv, load_f(vrow + 16 * c, mask[c]), ov[c]);
+      for (int c = 0; c < chunks; ++c) ov[c] = _mm512_fmadd_ps(pv, Simd::load(vrow + 16 * c, mask[c]), ov[c]);
     }
-    float* oh = static_cast<float*>(out.data) + t * out.cols + h * hd;
-    for (int c = 0; c < chunks; ++c) _mm512_mask_storeu_ps(oh + 16 * c, mask[c], ov[c]);
+    for (int c = 0; c < chunks; ++c) _mm512_mask_storeu_ps(it.out + 16 * c, mask[c], ov[c]);
   }
 }
 
 template <typename T>
-void attention_dispatch(TensorView out, TensorView q, KvView cache, const BatchLayout& batch,
-                        AttentionShape shape, int64_t i0, int64_t i1, float* scores) {
+void attention_kernel(TensorView out, TensorView q, KvView cache, const BatchLayout& batch,
+                      AttentionShape shape, int64_t i0, int64_t i1, float* scores) {
   switch ((shape.head_dim + 15) / 16) {
-    case 1: return attention_impl<T, 1>(out, q, cache, batch, shape, i0, i1, scores);
-    case 2: return attention_impl<T, 2>(out, q, cache, batch, shape, i0, i1, scores);
-    case 4: return attention_impl<T, 4>(out, q, cache, batch, shape, i0, i1, scores);
-    case 7: return attention_impl<T, 7>(out, q, cache, batch, shape, i0, i1, scores);  // 100: OpenLLaMA-3B
-    case 8: return attention_impl<T, 8>(out, q, cache, batch, shape, i0, i1, scores);  // 128
-    default: return attention_impl<T, 0>(out, q, cache, batch, shape, i0, i1, scores);
+    case 1: return attention_heads<T, 1>(out, q, cache, batch, shape, i0, i1, scores);
+    case 2: return attention_heads<T, 2>(out, q, cache, batch, shape, i0, i1, scores);
+    case 4: return attention_heads<T, 4>(out, q, cache, batch, shape, i0, i1, scores);
+    case 7: return attention_heads<T, 7>(out, q, cache, batch, shape, i0, i1, scores);  // 100: OpenLLaMA-3B
+    case 8: return attention_heads<T, 8>(out, q, cache, batch, shape, i0, i1, scores);  // 128
+    default: return attention_heads<T, 0>(out, q, cache, batch, shape, i0, i1, scores);
   }
 }
 
 }  // namespace
-
-void attention_f32(TensorView out, TensorView q, KvView cache, const BatchLayout& batch,
-                   AttentionShape shape, int64_t i0, int64_t i1, float* scratch) {
-  if (cache.k.dtype == DType::F16)
-    attention_dispatch<uint16_t>(out, q, cache, batch, shape, i0, i1, scratch);
-  else
-    attention_dispatch<float>(out, q, cache, batch, shape, i0, i1, scratch);
-}
 
 }  // namespace llmpipe::cpu::avx512

@@ -1,10 +1,15 @@
-// AVX-512 (F/BW/VL/DQ + VNNI) kernels. Defined only in translation units under x86/avx512,
-// which are compiled with those target flags; call them only through cpu_kernels(Avx512).
-#pragma once
-
+// The kernels of one x86 level, declared in that level's namespace: the including file defines
+// LLMPIPE_X86_ISA (avx2 or avx512) first. No include guard on purpose: nothing includes it for
+// two levels, and the level's files each include it once.
+// Defined only in translation units under x86/<level>, which are compiled with that level's
+// target flags (CMakeLists.txt); call them only through cpu_kernels(level).
 #include "kernels/cpu/cpu_kernels.h"
 
-namespace llmpipe::cpu::avx512 {
+#ifndef LLMPIPE_X86_ISA
+#error "define LLMPIPE_X86_ISA (the level's namespace) before including isa_kernels.h"
+#endif
+
+namespace llmpipe::cpu::LLMPIPE_X86_ISA {
 
 // Preconditions (checked by CpuBackend, not here): see cpu_kernels.h for the contracts.
 //   quantize_row_q8, matmul_q4_0/q8_0: k % 32 == 0; xq/xd from quantize_row_q8 with the same
@@ -24,4 +29,22 @@ void attention_f32(TensorView out, TensorView q, KvView cache, const BatchLayout
 void swiglu_f32(float* gate, const float* up, int64_t n);
 void add_f32(float* x, const float* y, int64_t n);
 
-}  // namespace llmpipe::cpu::avx512
+// The level's table, for kernels_<level>.cpp (compiled without the level's flags: it only takes
+// addresses). `static inline`: internal linkage, like everything else per level.
+static inline CpuKernels kernel_table(CpuIsa isa) {
+  CpuKernels t;
+  t.isa = isa;
+  t.quantize_row_q8 = quantize_row_q8;
+  t.matmul_f32_f32 = matmul_f32_f32;
+  t.matmul_f16_f32 = matmul_f16_f32;
+  t.matmul_bf16_f32 = matmul_bf16_f32;
+  t.matmul_q8_0_f32 = matmul_q8_0_f32;
+  t.matmul_q4_0_f32 = matmul_q4_0_f32;
+  t.rms_norm_f32 = rms_norm_f32;
+  t.attention_f32 = attention_f32;
+  t.swiglu_f32 = swiglu_f32;
+  t.add_f32 = add_f32;
+  return t;
+}
+
+}  // namespace llmpipe::cpu::LLMPIPE_X86_ISA

@@ -80,18 +80,11 @@ ModelBench::ModelBench(const std::string& path, const BenchModelOptions& o)
   stage_ = std::make_unique<LlamaStage>(h, spec, std::move(weights), *backend_,
                                         KvCacheShape{h.n_layer, 1, o.n_ctx, h.kv_dim()},
                                         std::min(o.batch, o.n_ctx), 1);
+  generator_ = std::make_unique<Generator>(*stage_);
 }
 
 void ModelBench::forward(std::span<const int32_t> tokens, int64_t first_pos) {
-  const int64_t n = int64_t(tokens.size());
-  positions_.resize(size_t(n));
-  slots_.assign(size_t(n), 0);
-  for (int64_t i = 0; i < n; ++i) positions_[size_t(i)] = int32_t(first_pos + i);
-  const BatchLayout batch{positions_, slots_, ++generation_};
-  const int32_t last_row = int32_t(n - 1);
-  const TensorView logits = stage_->forward(batch, tokens, std::span(&last_row, 1));
-  logits_.resize(size_t(logits.cols));
-  backend_->to_host(logits_, logits);  // as a caller would: the logits reach the host
+  generator_->step(tokens, first_pos);  // the logits reach the host, as for a caller
 }
 
 double ModelBench::prefill_once(int64_t n_tokens) {

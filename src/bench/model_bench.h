@@ -14,6 +14,7 @@
 #include "kernels/cpu/cpu_backend.h"
 #include "model/llama_stage.h"
 #include "model/model_source.h"
+#include "runtime/generator.h"
 
 namespace llmpipe {
 
@@ -58,10 +59,9 @@ class ModelBench {
   BenchModelOptions options_;
   std::unique_ptr<CpuBackend> backend_;
   std::unique_ptr<LlamaStage> stage_;
+  std::unique_ptr<Generator> generator_;  // runs the forward passes, as `generate` does
   std::mt19937 rng_;
-  std::vector<int32_t> tokens_, positions_, slots_;
-  std::vector<float> logits_;
-  uint64_t generation_ = 0;
+  std::vector<int32_t> tokens_;
   double last_cpu_ns_ = 0;
 };
 

@@ -40,17 +40,12 @@ std::optional<TokensMessage> StageRuntime::process(BatchMessage& msg,
   ++stats_.batches;
   stats_.tokens += uint64_t(n);
 
-  Bytes reply;
-  int dst = 0;
-  Channel channel = Channel::Tokens;
   std::optional<TokensMessage> result;
-  if (!stage_.spec().is_last) {
+  if (stage_.spec().is_last) {
+    result = sample(msg, out);
+  } else {
     msg.hidden.resize(size_t(n * d));
     stage_.output_backend().to_host(msg.hidden, out);
-    dst = transport_.rank() + 1;
-    channel = Channel::Activations;
-  } else {
-    result = sample(msg, out);
   }
   const auto t1 = Clock::now();
   stats_.compute_s += seconds(t0, t1);
@@ -59,8 +54,10 @@ std::optional<TokensMessage> StageRuntime::process(BatchMessage& msg,
 
   nvtx.reset();
   const NvtxRange nvtx_send("stage send");
-  reply = result ? encode_tokens(*result) : encode_batch(msg, hop_type_);
-  transport_.send(dst, channel, std::move(reply));
+  if (result)  // last stage: the sampled tokens go back to rank 0
+    transport_.send(0, Channel::Tokens, encode_tokens(*result));
+  else
+    transport_.send(transport_.rank() + 1, Channel::Activations, encode_batch(msg, hop_type_));
   const auto t2 = Clock::now();
   stats_.send_wait_s += seconds(t1, t2);
   trace_.add("send", msg.batch_id, n, t1, t2);

@@ -43,8 +43,11 @@ class Generator {
                             Sampler& sampler,
                             const std::function<void(int32_t)>& on_token = nullptr);
 
- private:
+  // One forward pass of `tokens` at positions first_pos.. of the single sequence; returns the
+  // last token's logits, copied to the host. (Also what `llmpipe bench` times.)
   std::span<const float> step(std::span<const int32_t> tokens, int64_t first_pos);
+
+ private:
 
   LlamaStage& stage_;
   std::vector<int32_t> positions_, slots_;

@@ -49,6 +49,13 @@ grep -q "needs .* MiB of KV cache .* but the budget (kv_memory) is 1 MiB: lower 
 [[ ! -e "$WORK/kv/rank_0.log" ]] || fail "KV over budget: a rank started loading"
 mpirun_llmpipe 2 60 run "${common[@]}" -o "$WORK/kv_ok" --batch-size 8 --ctx-size 256 --kv-memory 1M \
   2> "$WORK/kv_ok.stderr" || { cat "$WORK/kv_ok.stderr"; fail "KV within budget should run"; }
+set +e
+"$LLMPIPE_BIN" run "${common[@]}" -o "$WORK/kv_bad" --kv-memory lots > /dev/null 2> "$WORK/kv_bad.stderr"
+rc=$?
+set -e
+((rc == 1)) || fail "unreadable --kv-memory: expected exit 1, got $rc"
+grep -q "cannot read 'lots' as a memory size: use e.g. 512M or 4G" "$WORK/kv_bad.stderr" ||
+  { cat "$WORK/kv_bad.stderr"; fail "unreadable --kv-memory: unclear message"; }
 pass "KV budget checked before loading"
 
 # Activations on the hop in 16 bits: measure how many greedy completions change.

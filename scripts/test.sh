@@ -14,11 +14,10 @@ ASAN_OPTIONS=detect_leaks=1 build-asan/tests/unit_tests \
   --gtest_filter='Gguf*:Dequantize*:Quantize*:Tokenizer*:Vocab*:SentencePiece*:ReferenceForward*:Pipeline*:ReferenceMatmul*:CpuKernel*:Safetensors*:Pickle*:HfModel*'
 echo "== fuzzing the checkpoint parsers (bounded; FUZZ_SECONDS per target) =="
 FUZZ_SECONDS=${FUZZ_SECONDS:-20} scripts/fuzz.sh
-echo "== full suite =="
-(cd build && ctest --output-on-failure --timeout 900)
 
 # With a CUDA toolkit: the CUDA build too (sm_75/80/90 unless CUDA_ARCHS says otherwise), only
-# the targets the gpu tests need; they report "skipped" on machines without a GPU.
+# the targets the gpu tests need; they report "skipped" on machines without a GPU. It runs before
+# the full suite so a missing GPU never hides the suite's own summary.
 if [[ -x /usr/local/cuda/bin/nvcc ]]; then
   echo "== CUDA build (-DLLMPIPE_CUDA=ON): gpu tests =="
   generator=()
@@ -29,3 +28,7 @@ if [[ -x /usr/local/cuda/bin/nvcc ]]; then
   cmake --build build-cuda -j "${JOBS:-$(nproc)}" --target llmpipe cuda_tests
   (cd build-cuda && ctest -L gpu --output-on-failure --timeout 900)
 fi
+
+# The full suite runs last, so its summary is the last thing CI prints.
+echo "== full suite =="
+(cd build && ctest --output-on-failure --timeout 900)

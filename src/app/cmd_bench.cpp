@@ -11,6 +11,7 @@
 #include "bench/memory_stats.h"
 #include "bench/model_bench.h"
 #include "core/error.h"
+#include "kernels/backend_factory.h"
 #include "core/thread_pool.h"
 
 namespace llmpipe::app {
@@ -27,7 +28,7 @@ struct BenchCliOptions {
   int64_t bw_mib = 1024;
   bool json = false;
   bool warmup = true;
-  std::string weights = "mmap";
+  std::string weights = "packed";
 };
 
 void run_bench(const BenchCliOptions& o) {
@@ -40,7 +41,7 @@ void run_bench(const BenchCliOptions& o) {
   ModelBench bench(o.model, {.threads = o.threads,
                              .n_ctx = std::max<int64_t>({o.n_prompt, o.n_gen, 1}),
                              .batch = o.batch,
-                             .copy_weights = o.weights == "copy"});
+                             .weights = weight_placement_from_name(o.weights)});
   if (o.bw_mib > 0) {
     const auto bw = measure_read_bandwidth(size_t(o.bw_mib) << 20, o.threads);
     ctx.bandwidth_gbs = bw.gb_per_s;
@@ -102,9 +103,9 @@ void register_bench(CLI::App& app) {
   cmd->add_option("-b,--batch", o->batch, "Prompt tokens per forward pass in the pp test")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--weights", o->weights, "Weight memory: mmap (compute from the file mapping) or copy (anonymous, huge-page advised)")
+  cmd->add_option("--weights", o->weights, "Weight memory: packed (Q4_0/Q8_0 repacked for the SIMD kernels, in anonymous memory), mmap (compute from the file mapping) or copy (anonymous, GGUF layout)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"mmap", "copy"}));
+      ->check(CLI::IsMember({"packed", "mmap", "copy"}));
   cmd->add_option("--bw-mib", o->bw_mib, "Buffer of the memory bandwidth test in MiB; 0 skips it")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);

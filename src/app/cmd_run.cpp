@@ -4,6 +4,7 @@
 
 #include "app/commands.h"
 #include "core/error.h"
+#include "kernels/backend_factory.h"
 #include "model/converting_tensor_source.h"
 #include "pipeline/partition.h"
 #include "pipeline/pipeline_run.h"
@@ -36,7 +37,7 @@ uint64_t parse_byte_size(const std::string& text) {
 struct RunFlags {
   std::string exp_config, parallel_config;
   RunConfig overrides;  // only fields whose flag was given are applied
-  std::string layer_split, kv_type, kv_memory, hop_type, dtype;
+  std::string layer_split, kv_type, kv_memory, hop_type, dtype, weights;
 };
 
 }  // namespace
@@ -75,6 +76,8 @@ void register_run(CLI::App& app, int* argc, char*** argv) {
   cmd->add_option("--kv-memory", f->kv_memory, "KV cache budget per rank, e.g. 512M or 4G (default: the memory available); checked before loading");
   cmd->add_option("--hop-type", f->hop_type, "Activations between stages: f32 (default, exact), f16 or bf16 (half the bytes)")
       ->check(CLI::IsMember({"f32", "f16", "bf16"}));
+  cmd->add_option("--weights", f->weights, "CPU weight memory: packed (default: Q4_0/Q8_0 repacked for the SIMD kernels), mmap (compute from the file mapping) or copy")
+      ->check(CLI::IsMember({"packed", "mmap", "copy"}));
   cmd->add_option("--trace", o.trace_path, "Write a Chrome/Perfetto trace of every rank's compute, send and receive spans here");
   cmd->add_option("--pipeline-size", o.pipeline_parallel_size, "Expected number of stages (pipeline_parallel_size)");
   cmd->add_option("--layer-split", f->layer_split, "Layers per stage, e.g. 6,7,7,6 (default: balanced)");
@@ -111,6 +114,7 @@ void register_run(CLI::App& app, int* argc, char*** argv) {
     if (!f->kv_type.empty()) c.kv_type = *dtype_from_name(f->kv_type);
     if (!f->kv_memory.empty()) c.kv_memory = parse_byte_size(f->kv_memory);
     if (!f->hop_type.empty()) c.hop_type = hop_type_from_name(f->hop_type);
+    if (!f->weights.empty()) c.weights = weight_placement_from_name(f->weights);
     if (given("--trace")) c.trace_path = o.trace_path;
     if (!f->layer_split.empty()) c.layer_split = parse_layer_counts(f->layer_split);
     if (c.model_path.empty()) c.model_path = default_model_path();

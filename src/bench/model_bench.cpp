@@ -74,7 +74,7 @@ ModelBench::ModelBench(const std::string& path, const BenchModelOptions& o)
   if (o.n_ctx < 1 || o.batch < 1) fail("benchmark context and batch must be positive");
   const LlamaHParams& h = model_.hparams;
   facts_ = facts_of(path, *model_.tensors, h);
-  backend_ = std::make_unique<CpuBackend>(CpuBackendOptions{.threads = o.threads, .copy_weights = o.copy_weights});
+  backend_ = std::make_unique<CpuBackend>(CpuBackendOptions{.threads = o.threads, .weights = o.weights});
   const StageSpec spec{{0, h.n_layer}, true, true};
   StageWeights weights = load_stage_weights(*model_.tensors, h, spec, *backend_);
   stage_ = std::make_unique<LlamaStage>(h, spec, std::move(weights), *backend_,

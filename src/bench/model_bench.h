@@ -31,7 +31,7 @@ struct BenchModelOptions {
   int64_t n_ctx = 512;   // KV positions: at least the longest test
   int64_t batch = 512;   // tokens per forward pass in prefill
   uint64_t seed = 1234;  // synthetic tokens
-  bool copy_weights = false;  // anonymous memory instead of the file mapping
+  WeightPlacement weights = WeightPlacement::Packed;  // see backend.h
 };
 
 class ModelBench {

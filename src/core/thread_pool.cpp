@@ -13,6 +13,14 @@ std::pair<int64_t, int64_t> chunk(int64_t n, int64_t grain, int parts, int t) {
   const int64_t b0 = blocks * t / parts, b1 = blocks * (t + 1) / parts;
   return {std::min(n, b0 * grain), std::min(n, b1 * grain)};
 }
+
+void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads) {
@@ -21,10 +29,8 @@ ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads) {
 }
 
 ThreadPool::~ThreadPool() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
+  stop_.store(true);
+  { std::lock_guard lock(mu_); }  // a worker between its check and its wait sees stop_ after
   start_cv_.notify_all();
   for (auto& w : workers_) w.join();
 }
@@ -36,42 +42,51 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     fn(0, n, 0);
     return;
   }
-  {
-    std::lock_guard lock(mu_);
-    job_ = &fn;
-    job_n_ = n;
-    job_grain_ = grain;
-    pending_ = n_threads_ - 1;
-    ++job_id_;
+  job_ = &fn;
+  job_n_ = n;
+  job_grain_ = grain;
+  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
+  job_id_.fetch_add(1, std::memory_order_seq_cst);  // publishes the job
+  // A worker that went to sleep registered in sleepers_ before re-checking job_id_ under mu_:
+  // either it sees the new id, or it is waiting and this notify reaches it.
+  if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+    { std::lock_guard lock(mu_); }
+    start_cv_.notify_all();
   }
-  start_cv_.notify_all();
   const auto [b, e] = chunk(n, grain, n_threads_, 0);
   if (b < e) fn(b, e, 0);
+  // The other chunks take about as long as ours: poll, yielding now and then in case a worker
+  // shares this core (more ranks than cores).
+  for (int i = 0; pending_.load(std::memory_order_acquire) != 0; ++i) {
+    if (i % 64 == 63) std::this_thread::yield();
+    else cpu_relax();
+  }
+}
+
+bool ThreadPool::wait_for_job(uint64_t seen) {
+  const auto until = std::chrono::steady_clock::now() + kSpin;
+  for (int i = 0;; ++i) {
+    if (stop_.load(std::memory_order_acquire)) return false;
+    if (job_id_.load(std::memory_order_acquire) != seen) return true;
+    if (i % 64 == 63 && std::chrono::steady_clock::now() > until) break;
+    cpu_relax();
+  }
   std::unique_lock lock(mu_);
-  done_cv_.wait(lock, [this] { return pending_ == 0; });
-  job_ = nullptr;
+  sleepers_.fetch_add(1, std::memory_order_seq_cst);
+  start_cv_.wait(lock, [&] {
+    return stop_.load(std::memory_order_seq_cst) || job_id_.load(std::memory_order_seq_cst) != seen;
+  });
+  sleepers_.fetch_sub(1, std::memory_order_relaxed);
+  return !stop_.load();
 }
 
 void ThreadPool::worker(int index) {
   uint64_t seen = 0;
-  for (;;) {
-    const std::function<void(int64_t, int64_t, int)>* job;
-    int64_t n, grain;
-    {
-      std::unique_lock lock(mu_);
-      start_cv_.wait(lock, [&] { return stop_ || job_id_ != seen; });
-      if (stop_) return;
-      seen = job_id_;
-      job = job_;
-      n = job_n_;
-      grain = job_grain_;
-    }
-    const auto [b, e] = chunk(n, grain, n_threads_, index);
-    if (b < e) (*job)(b, e, index);
-    {
-      std::lock_guard lock(mu_);
-      if (--pending_ == 0) done_cv_.notify_one();
-    }
+  while (wait_for_job(seen)) {
+    seen = job_id_.load(std::memory_order_acquire);
+    const auto [b, e] = chunk(job_n_, job_grain_, n_threads_, index);
+    if (b < e) (*job_)(b, e, index);
+    pending_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
 

@@ -39,6 +39,20 @@ struct KvView {
   int64_t n_ctx = 0;  // positions per slot
 };
 
+// What a weight is used for, so a backend can choose its memory layout.
+enum class WeightUse {
+  Matmul,  // the w of matmul(): may be repacked for the backend's kernels
+  Lookup,  // the table of get_rows() (token embeddings): rows stay contiguous
+  Vector,  // a [1, d] F32 vector (norm weights)
+};
+
+// Where a CPU backend keeps weights (measured in bench/RESULTS.md):
+//   Mmap:   computes straight from the file mapping (no copy; pages read on first use).
+//   Copy:   copies into anonymous, huge-page advised memory, GGUF layout.
+//   Packed: like Copy, and Q4_0/Q8_0 matmul weights repacked into the kernels' interleaved
+//           layout where the CPU has kernels for it (AVX-512); everything else as with Mmap.
+enum class WeightPlacement { Mmap, Copy, Packed };
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -48,9 +62,10 @@ class Backend {
   virtual Buffer alloc(size_t bytes) = 0;  // zero-initialized
   virtual void free(void* ptr, size_t bytes) = 0;  // called by Buffer
   // Makes host bytes of a weight usable by kernels. A CPU backend may use the host memory as it
-  // is (the mmap); others copy into `keep` and return a view of the copy.
+  // is (the mmap); others copy into `keep` and return a view of the copy (possibly repacked for
+  // `use`). When the view's data is not `host`, the caller may release the host bytes.
   virtual TensorView place_weight(DType dtype, int64_t rows, int64_t cols, const void* host,
-                                  std::vector<Buffer>& keep) = 0;
+                                  std::vector<Buffer>& keep, WeightUse use) = 0;
   virtual void to_host(std::span<float> dst, TensorView src) = 0;        // src is F32
   virtual void from_host(TensorView dst, std::span<const float> src) = 0;  // dst is F32
   virtual void synchronize() = 0;

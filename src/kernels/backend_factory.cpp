@@ -49,11 +49,27 @@ std::string resolve_backend_kind(const std::string& kind) {
   fail("unknown backend '", kind, "': use cpu, cuda or auto");
 }
 
+WeightPlacement weight_placement_from_name(const std::string& name) {
+  if (name == "mmap") return WeightPlacement::Mmap;
+  if (name == "copy") return WeightPlacement::Copy;
+  if (name == "packed") return WeightPlacement::Packed;
+  fail("unknown weight placement '", name, "': use mmap, copy or packed");
+}
+
+const char* weight_placement_name(WeightPlacement placement) {
+  switch (placement) {
+    case WeightPlacement::Mmap: return "mmap";
+    case WeightPlacement::Copy: return "copy";
+    case WeightPlacement::Packed: return "packed";
+  }
+  return "?";
+}
+
 std::unique_ptr<Backend> make_backend(const BackendOptions& o) {
   const std::string kind = resolve_backend_kind(o.kind);
   if (kind == "cpu")
     return std::make_unique<CpuBackend>(
-        CpuBackendOptions{.threads = o.threads, .copy_weights = o.copy_weights});
+        CpuBackendOptions{.threads = o.threads, .weights = o.weights});
 #ifdef LLMPIPE_HAVE_CUDA
   const int count = cuda_device_count();
   if (count == 0) fail("--backend cuda: ", cuda_device_summary());

@@ -15,10 +15,8 @@ namespace llmpipe {
 struct BackendOptions {
   std::string kind = "cpu";  // "cpu", "cuda" or "auto"
   int threads = 1;           // CPU compute threads
-  // CPU: copy weights into anonymous (huge-page advised) memory instead of computing from the
-  // file mapping: reads from the page cache were measured much slower than from anonymous
-  // memory on these machines (bench/RESULTS.md).
-  bool copy_weights = false;
+  // CPU: where weights live (backend.h); packed decodes fastest (bench/RESULTS.md).
+  WeightPlacement weights = WeightPlacement::Packed;
   // CUDA device; -1: the process's node-local rank (Open MPI, MPICH, Slurm) modulo the visible
   // devices, so ranks sharing a node spread over its GPUs (and share them when fewer).
   int device = -1;
@@ -27,6 +25,10 @@ struct BackendOptions {
 // Throws llmpipe::Error for an unknown kind, for "cuda" in a build without CUDA ("llmpipe was
 // built without CUDA (-DLLMPIPE_CUDA=ON)") and when the device cannot be used.
 std::unique_ptr<Backend> make_backend(const BackendOptions& options);
+
+// "mmap", "copy" or "packed", and back; an unknown name fails with the accepted ones.
+WeightPlacement weight_placement_from_name(const std::string& name);
+const char* weight_placement_name(WeightPlacement placement);
 
 // "cpu" or "cuda": what make_backend would create (resolves "auto"; checks the name).
 std::string resolve_backend_kind(const std::string& kind);

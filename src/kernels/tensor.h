@@ -15,6 +15,10 @@ struct TensorView {
   DType dtype = DType::F32;
   int64_t rows = 0;
   int64_t cols = 0;  // elements per row (contiguous)
+  // 0: rows contiguous (GGUF layout). Otherwise a weight a backend repacked for its kernels, rows
+  // interleaved in groups of this many (CPU: kernels/cpu/packed_weights.h); only that backend's
+  // matmul reads it, and it must not be sliced or reshaped.
+  int32_t packed_rows = 0;
 
   size_t row_bytes() const { return dtype_row_bytes(dtype, cols); }
   size_t bytes() const { return row_bytes() * size_t(rows); }

@@ -24,6 +24,11 @@ HostTensor to_f32(HostTensor t) {
   return out;
 }
 
+WeightUse weight_use(TensorRole role) {
+  if (role == TensorRole::TokenEmbd) return WeightUse::Lookup;
+  return role_requires_f32(role) ? WeightUse::Vector : WeightUse::Matmul;
+}
+
 class StageLoader {
  public:
   StageLoader(const TensorSource& src, const LlamaHParams& h, Backend& backend, StageWeights& w)
@@ -41,10 +46,13 @@ class StageLoader {
     if (role_requires_f32(role)) t = to_f32(std::move(t));
     const int64_t cols = t.desc.shape[0];
     const int64_t rows = t.desc.shape.size() > 1 ? t.desc.shape[1] : 1;
-    TensorView v = backend_.place_weight(t.desc.dtype, rows, cols, t.data, w_.backend_copies);
+    TensorView v = backend_.place_weight(t.desc.dtype, rows, cols, t.data, w_.backend_copies,
+                                         weight_use(role));
     w_.tensor_names.push_back(name);
     w_.bytes += desc->bytes;
-    w_.host.push_back(std::move(t));
+    // Copied (or repacked): drop the host bytes now, so the file pages leave this process's
+    // resident memory instead of counting twice.
+    if (v.data == t.data) w_.host.push_back(std::move(t));
     return v;
   }
 

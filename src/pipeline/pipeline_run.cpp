@@ -96,11 +96,11 @@ int run_rank(Transport& t, const RunConfig& c, Plan& plan, RankLog& log) {
   const StageSpec spec = stage_spec(plan.split, t.rank());
   const int threads = c.threads > 0 ? c.threads : available_cpus();
   const std::unique_ptr<Backend> backend_owner =
-      make_backend({.kind = c.backend, .threads = threads});
+      make_backend({.kind = c.backend, .threads = threads, .weights = c.weights});
   Backend& backend = *backend_owner;
   // --gpu-layers N: the stage's layers after its first N run on the CPU.
   const std::unique_ptr<Backend> host_backend =
-      c.gpu_layers >= 0 ? make_backend({.kind = "cpu", .threads = threads}) : nullptr;
+      c.gpu_layers >= 0 ? make_backend({.kind = "cpu", .threads = threads, .weights = c.weights}) : nullptr;
   const OffloadSplit offload = split_for_offload(spec, c.gpu_layers);
   // Under Slurm, name the node too: several slurmd may share a host, and a node name is what
   // sacct and the job's logs use.

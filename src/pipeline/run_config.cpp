@@ -73,6 +73,9 @@ void apply_exp_config(RunConfig& c, const std::string& path) {
   read(j, path, "trace_path", {nullptr, "outputs"}, c.trace_path);
   read(j, path, "backend", knobs, c.backend);
   read(j, path, "gpu_layers", knobs, c.gpu_layers);
+  std::string weights;
+  read(j, path, "weights", knobs, weights);
+  if (!weights.empty()) c.weights = weight_placement_from_name(weights);
 }
 
 void apply_parallel_config(RunConfig& c, const std::string& path) {
@@ -143,6 +146,7 @@ json RunConfig::to_json() const {
           {"micro_batches", micro_batches},
           {"kv_memory", kv_memory},
           {"hop_type", std::string(dtype_name(hop_type))},
+          {"weights", weight_placement_name(weights)},
           {"trace_path", trace_path},
           {"pipeline_parallel_size", pipeline_parallel_size ? json(*pipeline_parallel_size) : json()},
           {"tensor_parallel_size", tensor_parallel_size},

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/dtype.h"
+#include "kernels/backend.h"
 #include "runtime/sampler.h"
 
 namespace llmpipe {
@@ -45,6 +46,7 @@ struct RunConfig {
   int threads = 0;  // per rank; 0: the CPUs the rank may use
   std::string backend = "cpu";  // compute backend: cpu, cuda or auto (kernels/backend_factory.h)
   int64_t gpu_layers = -1;      // layers per stage on the GPU, the rest on the CPU; -1: all
+  WeightPlacement weights = WeightPlacement::Packed;  // CPU weight memory (kernels/backend.h)
 
   // The micro-batch count for a pipeline of `stages` ranks: by default one per stage (so every
   // stage has work), but never more than there are sequences.

@@ -86,8 +86,8 @@ struct Pair {
     }
     auto host = std::make_shared<std::vector<uint8_t>>(std::move(bytes));
     hosts.push_back(host);
-    return {cpu.place_weight(t, rows, cols, host->data(), keep),
-            gpu->place_weight(t, rows, cols, host->data(), keep)};
+    return {cpu.place_weight(t, rows, cols, host->data(), keep, WeightUse::Matmul),
+            gpu->place_weight(t, rows, cols, host->data(), keep, WeightUse::Matmul)};
   }
   std::vector<float> host(Backend& b, TensorView v) {
     std::vector<float> out(size_t(v.rows * v.cols));

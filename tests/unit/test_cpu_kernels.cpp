@@ -23,6 +23,7 @@
 #include "core/half.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/cpu_isa.h"
+#include "kernels/cpu/packed_weights.h"
 #include "kernels/cpu/quantize.h"
 #include "kernels/cpu/reference_ops.h"
 
@@ -114,6 +115,14 @@ void check_matmul(DType type, std::initializer_list<int64_t> ks) {
             const TensorView y = keep.back().view(DType::F32, n, m);
             be.matmul(y, x, w);
             const auto got = host(y);
+            // The same weight as the backend places it by default (Q4_0/Q8_0 on AVX-512: repacked
+            // into interleaved rows, multiplied by the packed kernels), held to the same bounds.
+            const TensorView wp = be.place_weight(type, m, k, wbytes.data(), keep, WeightUse::Matmul);
+            if (quantized && isa == CpuIsa::Avx512) {
+              ASSERT_EQ(wp.packed_rows, cpu::kPackRows);
+            }
+            be.matmul(y, x, wp);
+            const auto got_placed = host(y);
 
             // The activations the quantized kernels actually multiply (scalar uses x as is).
             std::vector<float> xq = xf, dstep(size_t(n * k), 0.0f);
@@ -139,9 +148,12 @@ void check_matmul(DType type, std::initializer_list<int64_t> ks) {
                 }
                 const float want = cpu::ref::dot_row_f32(type, w.rows_slice(r, 1).data, xr, k);
                 const float want0 = cpu::ref::dot_row_f32(type, w.rows_slice(r, 1).data, x0, k);
-                const float g = got[size_t(t * m + r)];
-                ASSERT_NEAR(g, want, 1e-5 * s + 1e-30) << "row " << r << " token " << t;
-                ASSERT_NEAR(g, want0, step + 1e-5 * s0 + 1e-30) << "vs f32 activations";
+                for (const auto* out : {&got, &got_placed}) {
+                  const float g = (*out)[size_t(t * m + r)];
+                  const char* which = out == &got ? "row-major" : "as placed";
+                  ASSERT_NEAR(g, want, 1e-5 * s + 1e-30) << which << " row " << r << " token " << t;
+                  ASSERT_NEAR(g, want0, step + 1e-5 * s0 + 1e-30) << which << " vs f32 activations";
+                }
               }
             }
           }
@@ -300,10 +312,10 @@ TEST(CpuKernelWeights, CopiesWithAndWithoutHugePages) {
   const int64_t m = 512, k = 3200;  // 0.9 MB as Q4_0 (small path), 6.5 MB as F32 (huge path)
   for (DType type : {DType::Q4_0, DType::F32})
     for (bool huge : {false, true}) {
-      CpuBackend be({.threads = 2, .copy_weights = true, .huge_pages = huge});
+      CpuBackend be({.threads = 2, .weights = WeightPlacement::Copy, .huge_pages = huge});
       auto wbytes = random_weight(type, m, k, rng);
       std::vector<Buffer> keep;
-      const TensorView w = be.place_weight(type, m, k, wbytes.data(), keep);
+      const TensorView w = be.place_weight(type, m, k, wbytes.data(), keep, WeightUse::Matmul);
       ASSERT_NE(w.data, static_cast<void*>(wbytes.data()));
       ASSERT_EQ(std::memcmp(w.data, wbytes.data(), wbytes.size()), 0);
       const auto xf = random_floats(size_t(2 * k), rng);

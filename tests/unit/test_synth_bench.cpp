@@ -50,7 +50,8 @@ TEST(BenchProbe, BandwidthAndRss) {
   EXPECT_LT(bw.gb_per_s, 10000.0);
   EXPECT_GT(peak_rss_bytes(), 0u);
   EXPECT_GE(peak_rss_bytes(), current_rss_bytes());
-  test::expect_error([] { measure_read_bandwidth(1000, 1); }, {"too small"});
+  test::expect_error([] { measure_read_bandwidth(1000, 1); }, {"1000 bytes", "at least 1 MiB"});
+  test::expect_error([] { measure_read_bandwidth((size_t(1) << 20) + 8, 1); }, {"multiples of 256"});
 }
 
 TEST(ModelBench, RunsOnTheBundledModel) {

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/half.h"
+#include "kernels/cpu/packed_weights.h"
 #include "kernels/cpu/quantize.h"
 #include "kernels/cpu/reference_ops.h"
 
@@ -46,22 +47,43 @@ Buffer CpuBackend::alloc(size_t bytes) {
 
 void CpuBackend::free(void* ptr, size_t) { std::free(ptr); }
 
-TensorView CpuBackend::place_weight(DType dtype, int64_t rows, int64_t cols, const void* host,
-                                    std::vector<Buffer>& keep) {
-  TensorView v{const_cast<void*>(host), dtype, rows, cols};
-  if (!options_.copy_weights) return v;
-  // Large copies: 2 MiB-aligned and advised MADV_HUGEPAGE before the first touch (the memcpy),
-  // so the kernel can back them with transparent huge pages. Advisory: errors are ignored.
+Buffer CpuBackend::alloc_weight(size_t bytes) {
+  // Large copies: 2 MiB-aligned and advised MADV_HUGEPAGE before the first touch, so the kernel
+  // can back them with transparent huge pages. Advisory: errors are ignored.
   constexpr size_t kHuge = size_t(2) << 20;
-  const bool huge = options_.huge_pages && v.bytes() >= kHuge;
+  const bool huge = options_.huge_pages && bytes >= kHuge;
   const size_t align = huge ? kHuge : kAlignment;
-  const size_t rounded = (v.bytes() + align - 1) / align * align;
+  const size_t rounded = (bytes + align - 1) / align * align;
   void* p = std::aligned_alloc(align, rounded ? rounded : align);
-  if (!p) fail("out of memory copying a weight of ", v.bytes(), " bytes");
+  if (!p) fail("out of memory placing a weight of ", bytes, " bytes");
 #if defined(MADV_HUGEPAGE)
   if (huge) madvise(p, rounded, MADV_HUGEPAGE);
 #endif
-  keep.emplace_back(this, p, v.bytes());
+  return Buffer(this, p, bytes);
+}
+
+cpu::MatmulFn CpuBackend::packed_kernel(DType dtype) const {
+  if (dtype == DType::Q4_0) return kernels_->matmul_q4_0x16_f32;
+  if (dtype == DType::Q8_0) return kernels_->matmul_q8_0x16_f32;
+  return nullptr;
+}
+
+TensorView CpuBackend::place_weight(DType dtype, int64_t rows, int64_t cols, const void* host,
+                                    std::vector<Buffer>& keep, WeightUse use) {
+  TensorView v{const_cast<void*>(host), dtype, rows, cols};
+  if (options_.weights == WeightPlacement::Packed && use == WeightUse::Matmul &&
+      packed_kernel(dtype) && cols % kQK == 0) {
+    keep.push_back(alloc_weight(cpu::packed_bytes(dtype, rows, cols)));
+    v.data = keep.back().data();
+    v.packed_rows = cpu::kPackRows;
+    // Packing reads the file pages once; threads take disjoint groups of rows.
+    pool_.parallel_for((rows + cpu::kPackRows - 1) / cpu::kPackRows, [&](int64_t g0, int64_t g1, int) {
+      cpu::pack_row_groups(dtype, host, rows, cols, v.data, g0, g1);
+    });
+    return v;
+  }
+  if (options_.weights != WeightPlacement::Copy) return v;
+  keep.push_back(alloc_weight(v.bytes()));
   std::memcpy(keep.back().data(), host, v.bytes());
   v.data = keep.back().data();
   return v;
@@ -107,6 +129,7 @@ void CpuBackend::matmul(TensorView out, TensorView in, TensorView w) {
   LLMPIPE_CHECK(in.cols == w.cols && out.rows == in.rows && out.cols == w.rows,
                 "matmul: [", in.rows, ", ", in.cols, "] x [", w.rows, ", ", w.cols, "]ᵀ -> [",
                 out.rows, ", ", out.cols, "]");
+  if (w.packed_rows) return matmul_packed(out, in, w);
   cpu::MatmulFn fn = nullptr;
   switch (w.dtype) {
     case DType::F32: fn = kernels_->matmul_f32_f32; break;
@@ -161,6 +184,36 @@ void CpuBackend::matmul_quantized(TensorView out, TensorView in, TensorView w, c
   a.xq = act_q_.data();
   a.xd = act_d_.data();
   pool_.parallel_for(w.rows, [&](int64_t m0, int64_t m1, int) { fn(a, m0, m1); }, 16);
+}
+
+// Packed weights (place_weight): activations quantized once in the packed kernels' form, then
+// every thread multiplies its groups of kPackRows weight rows with all of them.
+void CpuBackend::matmul_packed(TensorView out, TensorView in, TensorView w) {
+  const cpu::MatmulFn fn = packed_kernel(w.dtype);
+  LLMPIPE_CHECK(fn && w.packed_rows == cpu::kPackRows, "matmul: weight packed by ", w.packed_rows,
+                " rows, which this backend's ", cpu::cpu_isa_name(kernels_->isa), " kernels cannot read");
+  const int64_t n = in.rows, k = in.cols, nb = k / kQK;
+  if (act_q_.size() < size_t(n * k)) act_q_.resize(size_t(n * k));
+  if (act_d_.size() < size_t(n * nb)) act_d_.resize(size_t(n * nb));
+  if (act_s_.size() < size_t(n * nb)) act_s_.resize(size_t(n * nb));
+  const auto* x = static_cast<const float*>(in.data);
+  auto quantize = [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r)
+      kernels_->quantize_row_q8_packed(w.dtype, x + r * k, k, act_q_.data() + r * k,
+                                       act_d_.data() + r * nb, act_s_.data() + r * nb);
+  };
+  if (n >= 4) pool_.parallel_for(n, quantize);
+  else quantize(0, n, 0);  // decode: a few microseconds, not worth waking the pool
+  cpu::MatmulArgs a;
+  a.y = static_cast<float*>(out.data);
+  a.ldy = out.cols;
+  a.w = static_cast<const uint8_t*>(w.data);
+  a.n = n;
+  a.k = k;
+  a.xq = act_q_.data();
+  a.xd = act_d_.data();
+  a.xs = act_s_.data();
+  pool_.parallel_for(w.rows, [&](int64_t m0, int64_t m1, int) { fn(a, m0, m1); }, cpu::kPackRows);
 }
 
 void CpuBackend::rope(TensorView x, const BatchLayout& batch, int head_dim, float freq_base) {

@@ -14,10 +14,10 @@ namespace llmpipe {
 
 struct CpuBackendOptions {
   int threads = 1;
-  // Copy weights into anonymous memory instead of computing from the file mapping.
-  bool copy_weights = false;
-  // With copy_weights: ask for transparent huge pages on the copies (madvise(MADV_HUGEPAGE)),
-  // which cuts TLB misses when streaming gigabytes of weights per token.
+  // Where weights live (backend.h): packed by default, as it decodes fastest (bench/RESULTS.md).
+  WeightPlacement weights = WeightPlacement::Packed;
+  // Copies (Copy, Packed): ask for transparent huge pages (madvise(MADV_HUGEPAGE)), which cuts
+  // TLB misses when streaming gigabytes of weights per token.
   bool huge_pages = true;
   // Kernel instruction-set level; unset: $LLMPIPE_CPU_ISA, else the best the CPU supports.
   std::optional<cpu::CpuIsa> isa = std::nullopt;
@@ -31,7 +31,7 @@ class CpuBackend final : public Backend {
   Buffer alloc(size_t bytes) override;
   void free(void* ptr, size_t bytes) override;
   TensorView place_weight(DType dtype, int64_t rows, int64_t cols, const void* host,
-                          std::vector<Buffer>& keep) override;
+                          std::vector<Buffer>& keep, WeightUse use) override;
   void to_host(std::span<float> dst, TensorView src) override;
   void from_host(TensorView dst, std::span<const float> src) override;
   void synchronize() override {}
@@ -51,6 +51,9 @@ class CpuBackend final : public Backend {
 
  private:
   void matmul_quantized(TensorView out, TensorView in, TensorView w, cpu::MatmulFn fn);
+  void matmul_packed(TensorView out, TensorView in, TensorView w);
+  cpu::MatmulFn packed_kernel(DType dtype) const;  // null: no packed kernel for dtype
+  Buffer alloc_weight(size_t bytes);  // huge-page advised when large (options_.huge_pages)
 
   CpuBackendOptions options_;
   ThreadPool pool_;  // one persistent pool per backend (one backend per process)
@@ -58,6 +61,7 @@ class CpuBackend final : public Backend {
   // Reused scratch (grow-only): quantized activations, per-thread attention scores.
   std::vector<int8_t> act_q_;
   std::vector<float> act_d_;
+  std::vector<float> act_s_;  // packed kernels: offset * d * Σ codes per block
   std::vector<std::vector<float>> attn_scratch_;
 };
 

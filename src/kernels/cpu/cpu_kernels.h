@@ -29,6 +29,9 @@ struct MatmulArgs {
   // row t is xq + t * k (int8 codes, in the level's layout) with scales xd + t * k / 32.
   const int8_t* xq = nullptr;
   const float* xd = nullptr;
+  // Packed kernels (packed_weights.h; w is the packed weight): activations from
+  // quantize_row_q8_packed, xs + t * k / 32 = code offset * d * Σ codes per block.
+  const float* xs = nullptr;
 };
 using MatmulFn = void (*)(const MatmulArgs& args, int64_t m0, int64_t m1);
 
@@ -45,6 +48,14 @@ struct CpuKernels {
   MatmulFn matmul_bf16_f32 = nullptr;
   MatmulFn matmul_q8_0_f32 = nullptr;  // needs quantized activations (xq, xd)
   MatmulFn matmul_q4_0_f32 = nullptr;  // needs quantized activations (xq, xd)
+  // Row-interleaved Q4_0/Q8_0 weights (packed_weights.h). Null: this level has no packed
+  // kernels, and the backend keeps such weights row-major. Activations: quantize_row_q8_packed
+  // (codes in natural order, signed; d; and s = code offset * d * Σ codes, per block of 32).
+  // Threads split the weight rows at multiples of kPackRows.
+  void (*quantize_row_q8_packed)(DType weights, const float* x, int64_t k, int8_t* qs, float* d,
+                                 float* s) = nullptr;
+  MatmulFn matmul_q4_0x16_f32 = nullptr;
+  MatmulFn matmul_q8_0x16_f32 = nullptr;
 
   // Same contracts as the reference kernels (reference_ops.h). attention also takes per-call
   // scratch for `max positions + 1` floats (the scores of one item).

@@ -88,7 +88,7 @@ class CudaBackend final : public Backend {
   }
 
   TensorView place_weight(DType dtype, int64_t rows, int64_t cols, const void* host,
-                          std::vector<Buffer>& keep) override {
+                          std::vector<Buffer>& keep, WeightUse) override {
     TensorView v{nullptr, dtype, rows, cols};
     keep.push_back(alloc(v.bytes()));
     v.data = keep.back().data();

@@ -1,0 +1,71 @@
+#include "kernels/cpu/packed_weights.h"
+
+#include <cstring>
+
+namespace llmpipe::cpu {
+
+namespace {
+// 4-byte units per row and block: the block's code bytes / 4.
+int units(DType dtype) { return dtype == DType::Q4_0 ? 4 : 8; }
+size_t src_block_bytes(DType dtype) { return dtype == DType::Q4_0 ? sizeof(BlockQ4_0) : sizeof(BlockQ8_0); }
+uint8_t stored(DType dtype, uint8_t code) { return dtype == DType::Q8_0 ? uint8_t(code ^ 0x80) : code; }
+}  // namespace
+
+bool packable(DType dtype) { return dtype == DType::Q4_0 || dtype == DType::Q8_0; }
+
+int packed_code_offset(DType dtype) { return dtype == DType::Q4_0 ? 8 : 128; }
+
+size_t packed_block_bytes(DType dtype) {
+  return size_t(kPackRows) * (sizeof(uint16_t) + 4 * size_t(units(dtype)));
+}
+
+size_t packed_bytes(DType dtype, int64_t rows, int64_t cols) {
+  const int64_t groups = (rows + kPackRows - 1) / kPackRows;
+  return size_t(groups) * size_t(cols / kQK) * packed_block_bytes(dtype);
+}
+
+void pack_row_groups(DType dtype, const void* src, int64_t rows, int64_t cols, void* dst,
+                     int64_t g0, int64_t g1) {
+  const int64_t nb = cols / kQK;
+  const int u_n = units(dtype);
+  const size_t sb = src_block_bytes(dtype), pb = packed_block_bytes(dtype);
+  // A padding row: zero scale, codes that decode to zero.
+  const uint8_t pad = dtype == DType::Q4_0 ? 0x88 : 0x80;
+  for (int64_t g = g0; g < g1; ++g) {
+    for (int64_t b = 0; b < nb; ++b) {
+      auto* out = static_cast<uint8_t*>(dst) + size_t(g * nb + b) * pb;
+      auto* d = reinterpret_cast<uint16_t*>(out);
+      uint8_t* qs = out + kPackRows * sizeof(uint16_t);
+      for (int j = 0; j < kPackRows; ++j) {
+        const int64_t row = g * kPackRows + j;
+        if (row >= rows) {
+          d[j] = 0;
+          for (int u = 0; u < u_n; ++u) std::memset(qs + (u * kPackRows + j) * 4, pad, 4);
+          continue;
+        }
+        const auto* blk = static_cast<const uint8_t*>(src) + size_t(row * nb + b) * sb;
+        std::memcpy(&d[j], blk, sizeof(uint16_t));  // both block types start with the F16 d
+        const uint8_t* codes = blk + sizeof(uint16_t);
+        for (int u = 0; u < u_n; ++u)
+          for (int i = 0; i < 4; ++i) qs[(u * kPackRows + j) * 4 + i] = stored(dtype, codes[4 * u + i]);
+      }
+    }
+  }
+}
+
+void unpack_row(DType dtype, const void* packed, int64_t cols, int64_t row, void* dst) {
+  const int64_t nb = cols / kQK, g = row / kPackRows;
+  const int j = int(row % kPackRows), u_n = units(dtype);
+  const size_t sb = src_block_bytes(dtype), pb = packed_block_bytes(dtype);
+  for (int64_t b = 0; b < nb; ++b) {
+    const auto* in = static_cast<const uint8_t*>(packed) + size_t(g * nb + b) * pb;
+    auto* blk = static_cast<uint8_t*>(dst) + size_t(b) * sb;
+    std::memcpy(blk, in + j * sizeof(uint16_t), sizeof(uint16_t));
+    const uint8_t* qs = in + kPackRows * sizeof(uint16_t);
+    for (int u = 0; u < u_n; ++u)
+      for (int i = 0; i < 4; ++i)
+        blk[sizeof(uint16_t) + 4 * u + i] = stored(dtype, qs[(u * kPackRows + j) * 4 + i]);
+  }
+}
+
+}  // namespace llmpipe::cpu

@@ -1,0 +1,53 @@
+// ThreadPool: every index covered exactly once, chunk edges on the grain, and hand-offs correct
+// both while workers poll (back-to-back jobs) and after they have gone to sleep (idle gaps
+// longer than ThreadPool::kSpin).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+
+namespace llmpipe {
+namespace {
+
+// Runs one job over n items and checks coverage and grain alignment.
+void check_job(ThreadPool& pool, int64_t n, int64_t grain) {
+  std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+  std::atomic<int> bad_edges{0};
+  pool.parallel_for(n, [&](int64_t b, int64_t e, int thread) {
+    if (b % grain != 0 || (e % grain != 0 && e != n) || thread < 0 || thread >= pool.size())
+      bad_edges.fetch_add(1);
+    for (int64_t i = b; i < e; ++i) hits[size_t(i)].fetch_add(1);
+  }, grain);
+  ASSERT_EQ(bad_edges.load(), 0) << "n=" << n << " grain=" << grain;
+  for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[size_t(i)].load(), 1) << "item " << i << " of " << n;
+}
+
+TEST(ThreadPool, CoversEveryItemOnceBackToBack) {
+  for (int threads : {1, 2, 3, 5}) {
+    ThreadPool pool(threads);
+    EXPECT_EQ(pool.size(), threads);
+    for (int rep = 0; rep < 200; ++rep)  // workers still polling between these
+      for (int64_t n : {1, 2, 7, 16, 33, 1000}) check_job(pool, n, rep % 2 ? 16 : 1);
+  }
+}
+
+TEST(ThreadPool, WakesSleepingWorkers) {
+  ThreadPool pool(3);
+  for (int rep = 0; rep < 5; ++rep) {
+    check_job(pool, 100, 1);
+    std::this_thread::sleep_for(ThreadPool::kSpin * 5);  // the workers block on the condition
+  }
+  check_job(pool, 100, 4);
+}
+
+TEST(ThreadPool, RejectsZeroThreads) {
+  EXPECT_THROW(ThreadPool(0), Error);
+}
+
+}  // namespace
+}  // namespace llmpipe

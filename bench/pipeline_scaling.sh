@@ -10,6 +10,7 @@
 #   MODEL        GGUF to run                          (default: synthesized into $OUT)
 #   SHAPE, TYPE  what to synthesize when MODEL unset  (default: openllama-3b, q4_0)
 #   PROMPTS      number of prompts                    (default: 32)
+#   B1_PROMPTS   prompts of the batch-1 runs          (default: PROMPTS; fewer keeps them short)
 #   PROMPT_WORDS words per prompt (~tokens)           (default: 128)
 #   NEW_TOKENS   tokens generated per prompt          (default: 128)
 #   BATCH        batch_size of the scaling runs       (default: 8)
@@ -21,6 +22,7 @@ OUT=${OUT:-out/bench-pipeline}
 SHAPE=${SHAPE:-openllama-3b}
 TYPE=${TYPE:-q4_0}
 PROMPTS=${PROMPTS:-32}
+B1_PROMPTS=${B1_PROMPTS:-$PROMPTS}
 PROMPT_WORDS=${PROMPT_WORDS:-128}
 NEW_TOKENS=${NEW_TOKENS:-128}
 BATCH=${BATCH:-8}
@@ -55,11 +57,12 @@ run() {  # run NAME RANKS THREADS BATCH PROMPTS_FILE NEW_TOKENS
 
 make_prompts "$OUT/prompts.jsonl" "$PROMPTS" "$PROMPT_WORDS"
 make_prompts "$OUT/short.jsonl" "$BATCH" 4
+head -n "$B1_PROMPTS" "$OUT/prompts.jsonl" > "$OUT/prompts_b1.jsonl"
 run "r1t1_b$BATCH" 1 1 "$BATCH" "$OUT/prompts.jsonl" "$NEW_TOKENS"
 run "r2t1_b$BATCH" 2 1 "$BATCH" "$OUT/prompts.jsonl" "$NEW_TOKENS"
 run "r1t2_b$BATCH" 1 2 "$BATCH" "$OUT/prompts.jsonl" "$NEW_TOKENS"
-run r1t1_b1 1 1 1 "$OUT/prompts.jsonl" "$NEW_TOKENS"
-run r2t1_b1 2 1 1 "$OUT/prompts.jsonl" "$NEW_TOKENS"
+run r1t1_b1 1 1 1 "$OUT/prompts_b1.jsonl" "$NEW_TOKENS"
+run r2t1_b1 2 1 1 "$OUT/prompts_b1.jsonl" "$NEW_TOKENS"
 run decode_b1 1 1 1 "$OUT/short.jsonl" "$NEW_TOKENS"
 run "decode_b$BATCH" 1 1 "$BATCH" "$OUT/short.jsonl" "$NEW_TOKENS"
 

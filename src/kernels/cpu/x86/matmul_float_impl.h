@@ -21,7 +21,7 @@ namespace {
 
 // Weight row element types: a vector of kW widened to F32 from p[i] (masked: lanes past the
 // mask load as 0), and one element (the scalar tail).
-constexpr int64_t kPrefetchBytes = 2048;
+constexpr int64_t kPrefetchBytes = 1024;
 
 struct F32W {
   static constexpr int64_t kBytes = 4;

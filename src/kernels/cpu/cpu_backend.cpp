@@ -131,7 +131,13 @@ void CpuBackend::matmul(TensorView out, TensorView in, TensorView w) {
   LLMPIPE_CHECK(in.cols == w.cols && out.rows == in.rows && out.cols == w.rows,
                 "matmul: [", in.rows, ", ", in.cols, "] x [", w.rows, ", ", w.cols, "]ᵀ -> [",
                 out.rows, ", ", out.cols, "]");
-  if (w.packed_rows) return matmul_packed(out, in, w);
+  if (w.packed_rows) {
+    const cpu::MatmulFn packed_fn = packed_kernel(w.dtype);
+    LLMPIPE_CHECK(packed_fn && w.packed_rows == cpu::kPackRows, "matmul: weight packed by ",
+                  w.packed_rows, " rows, which the ", cpu::cpu_isa_name(kernels_->isa),
+                  " kernels cannot read");
+    return matmul_quantized(out, in, w, packed_fn);
+  }
   cpu::MatmulFn fn = nullptr;
   switch (w.dtype) {
     case DType::F32: fn = kernels_->matmul_f32_f32; break;
@@ -163,46 +169,22 @@ void CpuBackend::matmul(TensorView out, TensorView in, TensorView w) {
 }
 
 // Quantizes the activations once (Q8_0-style, like llama.cpp), then every thread multiplies its
-// weight rows with all of them in integer arithmetic.
+// weight rows (packed: its groups of kPackRows rows) with all of them in integer arithmetic.
 void CpuBackend::matmul_quantized(TensorView out, TensorView in, TensorView w, cpu::MatmulFn fn) {
-  const int64_t n = in.rows, k = in.cols;
+  const bool packed = w.packed_rows != 0;
+  const int64_t n = in.rows, k = in.cols, nb = k / kQK;
   LLMPIPE_CHECK(k % kQK == 0, "matmul: quantized weights need k % 32 == 0, k = ", k);
   if (act_q_.size() < size_t(n * k)) act_q_.resize(size_t(n * k));
-  if (act_d_.size() < size_t(n * k / kQK)) act_d_.resize(size_t(n * k / kQK));
-  const auto* x = static_cast<const float*>(in.data);
-  auto quantize = [&](int64_t r0, int64_t r1, int) {
-    for (int64_t r = r0; r < r1; ++r)
-      kernels_->quantize_row_q8(w.dtype, x + r * k, k, act_q_.data() + r * k, act_d_.data() + r * (k / kQK));
-  };
-  if (n >= 4) pool_.parallel_for(n, quantize);
-  else quantize(0, n, 0);  // decode: a few microseconds, not worth waking the pool
-  cpu::MatmulArgs a;
-  a.y = static_cast<float*>(out.data);
-  a.ldy = out.cols;
-  a.w = static_cast<const uint8_t*>(w.data);
-  a.w_row_bytes = w.row_bytes();
-  a.n = n;
-  a.k = k;
-  a.xq = act_q_.data();
-  a.xd = act_d_.data();
-  pool_.parallel_for(w.rows, [&](int64_t m0, int64_t m1, int) { fn(a, m0, m1); }, 16);
-}
-
-// Packed weights (place_weight): activations quantized once in the packed kernels' form, then
-// every thread multiplies its groups of kPackRows weight rows with all of them.
-void CpuBackend::matmul_packed(TensorView out, TensorView in, TensorView w) {
-  const cpu::MatmulFn fn = packed_kernel(w.dtype);
-  LLMPIPE_CHECK(fn && w.packed_rows == cpu::kPackRows, "matmul: weight packed by ", w.packed_rows,
-                " rows, which this backend's ", cpu::cpu_isa_name(kernels_->isa), " kernels cannot read");
-  const int64_t n = in.rows, k = in.cols, nb = k / kQK;
-  if (act_q_.size() < size_t(n * k)) act_q_.resize(size_t(n * k));
   if (act_d_.size() < size_t(n * nb)) act_d_.resize(size_t(n * nb));
-  if (act_s_.size() < size_t(n * nb)) act_s_.resize(size_t(n * nb));
+  if (packed && act_s_.size() < size_t(n * nb)) act_s_.resize(size_t(n * nb));
   const auto* x = static_cast<const float*>(in.data);
   auto quantize = [&](int64_t r0, int64_t r1, int) {
-    for (int64_t r = r0; r < r1; ++r)
-      kernels_->quantize_row_q8_packed(w.dtype, x + r * k, k, act_q_.data() + r * k,
-                                       act_d_.data() + r * nb, act_s_.data() + r * nb);
+    for (int64_t r = r0; r < r1; ++r) {
+      int8_t* qs = act_q_.data() + r * k;
+      float* d = act_d_.data() + r * nb;
+      if (packed) kernels_->quantize_row_q8_packed(w.dtype, x + r * k, k, qs, d, act_s_.data() + r * nb);
+      else kernels_->quantize_row_q8(w.dtype, x + r * k, k, qs, d);
+    }
   };
   if (n >= 4) pool_.parallel_for(n, quantize);
   else quantize(0, n, 0);  // decode: a few microseconds, not worth waking the pool
@@ -210,12 +192,15 @@ void CpuBackend::matmul_packed(TensorView out, TensorView in, TensorView w) {
   a.y = static_cast<float*>(out.data);
   a.ldy = out.cols;
   a.w = static_cast<const uint8_t*>(w.data);
+  a.w_row_bytes = packed ? 0 : w.row_bytes();
   a.n = n;
   a.k = k;
   a.xq = act_q_.data();
   a.xd = act_d_.data();
-  a.xs = act_s_.data();
-  pool_.parallel_for(w.rows, [&](int64_t m0, int64_t m1, int) { fn(a, m0, m1); }, cpu::kPackRows);
+  a.xs = packed ? act_s_.data() : nullptr;
+  // Threads take whole groups of 16 rows: packed blocks, and whole cache lines of `out`.
+  static_assert(cpu::kPackRows == 16);
+  pool_.parallel_for(w.rows, [&](int64_t m0, int64_t m1, int) { fn(a, m0, m1); }, 16);
 }
 
 void CpuBackend::rope(TensorView x, const BatchLayout& batch, int head_dim, float freq_base) {

@@ -51,7 +51,6 @@ class CpuBackend final : public Backend {
 
  private:
   void matmul_quantized(TensorView out, TensorView in, TensorView w, cpu::MatmulFn fn);
-  void matmul_packed(TensorView out, TensorView in, TensorView w);
   cpu::MatmulFn packed_kernel(DType dtype) const;  // null: no packed kernel for dtype
   Buffer alloc_weight(size_t bytes);  // huge-page advised when large (options_.huge_pages)
 

@@ -20,6 +20,10 @@ namespace llmpipe::cpu::avx512 {
 namespace {
 
 constexpr int kTileRows = 8;  // activation rows per unpacked block (registers: 8 codes + 8 sums)
+// Decode streams the weights from DRAM once per token: every line is asked for this many blocks
+// ahead (9 KiB for Q4_0). Measured on the 3B model, 1 thread: no prefetch 4.7 tok/s, one line
+// per block 4 ahead 5.4, every line 8 ahead 6.8, 16 ahead 5.8, 32 ahead 6.6 (noise ~±0.4).
+constexpr int kPrefetchBlocks = 32;
 
 template <DType T>
 constexpr int kUnits = T == DType::Q4_0 ? 4 : 8;  // 64-byte code vectors per packed block
@@ -55,7 +59,7 @@ void tile(const uint8_t* group, int64_t nb, const int8_t* xq, const float* xd, c
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = group + size_t(b) * block_bytes;
     for (size_t line = 0; line < block_bytes; line += 64)
-      _mm_prefetch(reinterpret_cast<const char*>(blk) + 32 * block_bytes + line, _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(blk) + kPrefetchBlocks * block_bytes + line, _MM_HINT_T0);
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
     __m512i w[8];
     unpack<T>(blk + kPackRows * sizeof(uint16_t), w);

@@ -56,8 +56,10 @@ Buffer CpuBackend::alloc_weight(size_t bytes) {
   const bool huge = options_.huge_pages && bytes >= kHuge;
   const size_t align = huge ? kHuge : kAlignment;
   const size_t rounded = (bytes + kPage - 1) / kPage * kPage;
-  void* p = std::aligned_alloc(align, rounded ? rounded : align);
-  if (!p) fail("out of memory placing a weight of ", bytes, " bytes");
+  // posix_memalign, not aligned_alloc: the size need not be a multiple of the alignment.
+  void* p = nullptr;
+  if (posix_memalign(&p, align, rounded ? rounded : align) != 0)
+    fail("out of memory placing a weight of ", bytes, " bytes");
 #if defined(MADV_HUGEPAGE)
   if (huge) madvise(p, bytes / kHuge * kHuge, MADV_HUGEPAGE);
 #endif

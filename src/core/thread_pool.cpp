@@ -68,8 +68,14 @@ bool ThreadPool::wait_for_job(uint64_t seen) {
   for (int i = 0;; ++i) {
     if (stop_.load(std::memory_order_acquire)) return false;
     if (job_id_.load(std::memory_order_acquire) != seen) return true;
-    if (i % 64 == 63 && std::chrono::steady_clock::now() > until) break;
-    cpu_relax();
+    if (i < 256) {  // the next op of a forward pass usually comes within a microsecond or two
+      cpu_relax();
+      continue;
+    }
+    // Then yield while polling: with more threads than cores (several ranks per node) the
+    // core goes to whoever can use it, instead of to this loop.
+    if (std::chrono::steady_clock::now() > until) break;
+    std::this_thread::yield();
   }
   std::unique_lock lock(mu_);
   sleepers_.fetch_add(1, std::memory_order_seq_cst);

@@ -1,5 +1,6 @@
 // `llmpipe bench`: llama-bench style prompt-processing (pp) and text-generation (tg) speed of a
-// model on the CPU backend, with the memory-bandwidth floor for decoding and peak RSS.
+// model on the CPU or a GPU backend, with the memory-bandwidth floor for decoding (host memory
+// or device memory) and peak RSS.
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
@@ -11,8 +12,8 @@
 #include "bench/memory_stats.h"
 #include "bench/model_bench.h"
 #include "core/error.h"
-#include "kernels/backend_factory.h"
 #include "core/thread_pool.h"
+#include "kernels/backend_factory.h"
 
 namespace llmpipe::app {
 
@@ -29,25 +30,38 @@ struct BenchCliOptions {
   bool json = false;
   bool warmup = true;
   std::string weights = "packed";
+  std::string backend = "cpu";
 };
+
+// The floor's bandwidth: device memory for a GPU backend, host memory otherwise.
+double measure_floor_bandwidth(Backend& backend, const BenchCliOptions& o) {
+  const size_t bytes = size_t(o.bw_mib) << 20;
+  if (const auto gbs = device_read_bandwidth_gbs(backend, bytes)) {
+    std::fprintf(stderr, "device memory read bandwidth: %.1f GB/s (%lld MiB buffer, best of 5)\n",
+                 *gbs, static_cast<long long>(o.bw_mib));
+    return *gbs;
+  }
+  const auto bw = measure_read_bandwidth(bytes, o.threads);
+  std::fprintf(stderr,
+               "memory read bandwidth: %.2f GB/s (%d threads, %lld MiB buffer, best of %d)\n",
+               bw.gb_per_s, bw.threads, static_cast<long long>(o.bw_mib), bw.passes);
+  return bw.gb_per_s;
+}
 
 void run_bench(const BenchCliOptions& o) {
   if (o.n_prompt == 0 && o.n_gen == 0) fail("bench: nothing to measure (-p 0 and -n 0)");
   BenchContext ctx;
   ctx.threads = o.threads;
+  ctx.backend = resolve_backend_kind(o.backend) == "cuda" ? "CUDA" : "CPU";  // llama-bench's names
   ctx.cpu_info = cpu_model_name();
   ctx.test_time = utc_timestamp();
   // Maps the weights (pages are read when first used) and allocates KV cache and scratch.
   ModelBench bench(o.model, {.threads = o.threads,
                              .n_ctx = std::max<int64_t>({o.n_prompt, o.n_gen, 1}),
                              .batch = o.batch,
-                             .weights = weight_placement_from_name(o.weights)});
-  if (o.bw_mib > 0) {
-    const auto bw = measure_read_bandwidth(size_t(o.bw_mib) << 20, o.threads);
-    ctx.bandwidth_gbs = bw.gb_per_s;
-    std::fprintf(stderr, "memory read bandwidth: %.2f GB/s (%d threads, %lld MiB buffer, best of %d)\n",
-                 bw.gb_per_s, bw.threads, static_cast<long long>(o.bw_mib), bw.passes);
-  }
+                             .weights = weight_placement_from_name(o.weights),
+                             .backend = o.backend});
+  if (o.bw_mib > 0) ctx.bandwidth_gbs = measure_floor_bandwidth(bench.backend(), o);
   const bool peak_reset = reset_peak_rss();  // the bandwidth buffer is gone: measure the model only
 
   ctx.model = bench.facts();
@@ -103,9 +117,14 @@ void register_bench(CLI::App& app) {
   cmd->add_option("-b,--batch", o->batch, "Prompt tokens per forward pass in the pp test")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--weights", o->weights, "Weight memory: packed (Q4_0/Q8_0 repacked for the SIMD kernels, in anonymous memory), mmap (compute from the file mapping) or copy (anonymous, GGUF layout)")
+  cmd->add_option("--weights", o->weights,
+                  "Weight memory: packed (Q4_0/Q8_0 repacked for the SIMD kernels, in anonymous "
+                  "memory), mmap (compute from the file mapping) or copy (anonymous, GGUF layout)")
       ->capture_default_str()
       ->check(CLI::IsMember({"packed", "mmap", "copy"}));
+  cmd->add_option("--backend", o->backend, "Compute backend: cpu, cuda or auto")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   cmd->add_option("--bw-mib", o->bw_mib, "Buffer of the memory bandwidth test in MiB; 0 skips it")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);

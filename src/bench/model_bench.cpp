@@ -3,12 +3,13 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
-#include <ctime>
 #include <cmath>
+#include <ctime>
 #include <filesystem>
 #include <map>
 
 #include "core/error.h"
+#include "kernels/backend_factory.h"
 #include "model/llama_arch.h"
 
 namespace llmpipe {
@@ -74,7 +75,7 @@ ModelBench::ModelBench(const std::string& path, const BenchModelOptions& o)
   if (o.n_ctx < 1 || o.batch < 1) fail("benchmark context and batch must be positive");
   const LlamaHParams& h = model_.hparams;
   facts_ = facts_of(path, *model_.tensors, h);
-  backend_ = std::make_unique<CpuBackend>(CpuBackendOptions{.threads = o.threads, .weights = o.weights});
+  backend_ = make_backend({.kind = o.backend, .threads = o.threads, .weights = o.weights});
   const StageSpec spec{{0, h.n_layer}, true, true};
   StageWeights weights = load_stage_weights(*model_.tensors, h, spec, *backend_);
   stage_ = std::make_unique<LlamaStage>(h, spec, std::move(weights), *backend_,

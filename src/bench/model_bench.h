@@ -1,4 +1,4 @@
-// llama-bench style measurements of one model on the CPU backend, through the same LlamaStage
+// llama-bench style measurements of one model on one backend (CPU or GPU), through the same LlamaStage
 // (whole model in one stage) that `generate` uses, so faster kernels show up here unchanged.
 //   pp<N>: prefill of N synthetic tokens from position 0, in batches of `batch` tokens;
 //   tg<N>: N single-token decode steps from position 0.
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/cpu/cpu_backend.h"
+#include "kernels/backend.h"
 #include "model/llama_stage.h"
 #include "model/model_source.h"
 #include "runtime/generator.h"
@@ -31,7 +31,8 @@ struct BenchModelOptions {
   int64_t n_ctx = 512;   // KV positions: at least the longest test
   int64_t batch = 512;   // tokens per forward pass in prefill
   uint64_t seed = 1234;  // synthetic tokens
-  WeightPlacement weights = WeightPlacement::Packed;  // see backend.h
+  WeightPlacement weights = WeightPlacement::Packed;  // CPU weight memory, see backend.h
+  std::string backend = "cpu";  // "cpu", "cuda" or "auto" (kernels/backend_factory.h)
 };
 
 class ModelBench {
@@ -41,6 +42,7 @@ class ModelBench {
   const ModelFacts& facts() const { return facts_; }
   const LlamaHParams& hparams() const { return model_.hparams; }
   std::string backend_name() const { return backend_->name(); }
+  Backend& backend() { return *backend_; }
 
   // Nanoseconds of each of `reps` samples (after one unmeasured warm-up run if asked).
   std::vector<double> prefill(int64_t n_tokens, int reps, bool warmup);
@@ -57,7 +59,7 @@ class ModelBench {
   ModelSource model_;
   ModelFacts facts_;
   BenchModelOptions options_;
-  std::unique_ptr<CpuBackend> backend_;
+  std::unique_ptr<Backend> backend_;
   std::unique_ptr<LlamaStage> stage_;
   std::unique_ptr<Generator> generator_;  // runs the forward passes, as `generate` does
   std::mt19937 rng_;

@@ -59,16 +59,27 @@ class Backend {
   virtual std::string name() const = 0;
 
   // ---- memory ----
-  virtual Buffer alloc(size_t bytes) = 0;  // zero-initialized
+  virtual Buffer alloc(size_t bytes) = 0;          // zero-initialized
   virtual void free(void* ptr, size_t bytes) = 0;  // called by Buffer
   // Makes host bytes of a weight usable by kernels. A CPU backend may use the host memory as it
   // is (the mmap); others copy into `keep` and return a view of the copy (possibly repacked for
   // `use`). When the view's data is not `host`, the caller may release the host bytes.
   virtual TensorView place_weight(DType dtype, int64_t rows, int64_t cols, const void* host,
                                   std::vector<Buffer>& keep, WeightUse use) = 0;
-  virtual void to_host(std::span<float> dst, TensorView src) = 0;        // src is F32
+  virtual void to_host(std::span<float> dst, TensorView src) = 0;          // src is F32
   virtual void from_host(TensorView dst, std::span<const float> src) = 0;  // dst is F32
   virtual void synchronize() = 0;
+
+  // ---- submission ----
+  // The ops of one forward pass of `n_tokens` tokens, called between begin_graph and
+  // submit_graph, may be recorded and submitted as one unit: the CUDA backend records decode
+  // steps as a CUDA graph (one submission instead of one launch per op, which bounded decoding
+  // on an H100). Between the two calls nothing may wait for device results (to_host,
+  // synchronize). abort_graph drops what was recorded (an op failed). Backends without such a
+  // thing keep the defaults: every op runs as it is called. Use GraphScope, not these directly.
+  virtual void begin_graph(int64_t /*n_tokens*/) {}
+  virtual void submit_graph() {}
+  virtual void abort_graph() noexcept {}
 
   // ---- ops ----
   // out[i] = dequantized row ids[i] of table. out: [n, d] F32, table: [V, d] any dtype.
@@ -90,6 +101,29 @@ class Backend {
   virtual void swiglu(TensorView gate, TensorView up) = 0;
   // x += y, elementwise.
   virtual void add(TensorView x, TensorView y) = 0;
+};
+
+// One forward pass's ops as one submission (Backend::begin_graph): submit() at the end of the
+// pass; if the scope is left without it (an exception), what was recorded is dropped.
+class GraphScope {
+ public:
+  GraphScope(Backend& backend, int64_t n_tokens) : backend_(backend) {
+    backend_.begin_graph(n_tokens);
+  }
+  GraphScope(const GraphScope&) = delete;
+  GraphScope& operator=(const GraphScope&) = delete;
+  ~GraphScope() {
+    if (open_) backend_.abort_graph();
+  }
+  void submit() {
+    if (!open_) return;
+    open_ = false;
+    backend_.submit_graph();
+  }
+
+ private:
+  Backend& backend_;
+  bool open_ = true;
 };
 
 }  // namespace llmpipe

@@ -58,9 +58,12 @@ WeightPlacement weight_placement_from_name(const std::string& name) {
 
 const char* weight_placement_name(WeightPlacement placement) {
   switch (placement) {
-    case WeightPlacement::Mmap: return "mmap";
-    case WeightPlacement::Copy: return "copy";
-    case WeightPlacement::Packed: return "packed";
+    case WeightPlacement::Mmap:
+      return "mmap";
+    case WeightPlacement::Copy:
+      return "copy";
+    case WeightPlacement::Packed:
+      return "packed";
   }
   return "?";
 }
@@ -93,6 +96,15 @@ std::optional<DeviceMemory> device_memory([[maybe_unused]] Backend& backend) {
 #ifdef LLMPIPE_HAVE_CUDA
   if (const auto m = cuda_backend_memory(backend))
     return DeviceMemory{m->free_bytes, m->total_bytes, m->allocated_bytes, m->workspace_bytes};
+#endif
+  return std::nullopt;
+}
+
+std::optional<double> device_read_bandwidth_gbs([[maybe_unused]] Backend& backend,
+                                                [[maybe_unused]] size_t bytes) {
+#ifdef LLMPIPE_HAVE_CUDA
+  if (const auto device = cuda_backend_device(backend))
+    return cuda_read_bandwidth_gbs(*device, bytes);
 #endif
   return std::nullopt;
 }

@@ -3,6 +3,7 @@
 // and a GPU is visible, else CPU).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -39,11 +40,15 @@ std::string gpu_summary();
 
 // Device memory of a GPU backend, for the memory plan; nullopt for the CPU backend.
 struct DeviceMemory {
-  uint64_t free_bytes = 0;       // free on the device now
+  uint64_t free_bytes = 0;  // free on the device now
   uint64_t total_bytes = 0;
   uint64_t allocated_bytes = 0;  // held by this backend so far
   uint64_t workspace_bytes = 0;  // of which scratch (dequantized tiles, partial sums, ...)
 };
 std::optional<DeviceMemory> device_memory(Backend& backend);
+
+// Read bandwidth of a GPU backend's device memory in GB/s over a `bytes` buffer (the decode
+// floor); nullopt for the CPU backend, whose floor bench/bandwidth.h measures.
+std::optional<double> device_read_bandwidth_gbs(Backend& backend, size_t bytes);
 
 }  // namespace llmpipe

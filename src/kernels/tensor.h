@@ -15,8 +15,9 @@ struct TensorView {
   DType dtype = DType::F32;
   int64_t rows = 0;
   int64_t cols = 0;  // elements per row (contiguous)
-  // 0: rows contiguous (GGUF layout). Otherwise a weight a backend repacked for its kernels, rows
-  // interleaved in groups of this many (CPU: kernels/cpu/packed_weights.h); only that backend's
+  // 0: rows contiguous (GGUF layout). Otherwise a weight a backend rearranged for its kernels:
+  // CPU, rows interleaved in groups of this many (kernels/cpu/packed_weights.h); CUDA, 1 for
+  // quants and block scales split apart (kernels/cuda/split_layout.cuh). Only that backend's
   // matmul reads it, and it must not be sliced or reshaped.
   int32_t packed_rows = 0;
 

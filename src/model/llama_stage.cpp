@@ -46,7 +46,8 @@ void LlamaStage::set_tail(std::unique_ptr<LlamaStage> tail) {
                     tail->spec_.layers.first == spec_.layers.last &&
                     tail->max_tokens_ >= max_tokens_,
                 "a stage's tail must continue its layers");
-  whole_spec_ = {{spec_.layers.first, tail->whole_spec_.layers.last}, spec_.is_first,
+  whole_spec_ = {{spec_.layers.first, tail->whole_spec_.layers.last},
+                 spec_.is_first,
                  tail->whole_spec_.is_last};
   tail_ = std::move(tail);
 }
@@ -94,7 +95,10 @@ TensorView LlamaStage::forward(const BatchLayout& batch, std::span<const int32_t
   LLMPIPE_CHECK(n >= 1 && n <= max_tokens_, "batch of ", n, " tokens for a stage of ", max_tokens_);
   LLMPIPE_CHECK(int64_t(batch.slots.size()) == n, "batch layout: ", batch.slots.size(),
                 " slots for ", n, " positions");
+  const int64_t rows = int64_t(logit_rows.size());
+  LLMPIPE_CHECK(rows <= max_logit_rows_, rows, " logit rows, at most ", max_logit_rows_);
   const TensorView x = f32(x_, n, h_.n_embd);
+  GraphScope graph(backend_, n);  // the pass's ops as one submission where the backend can
   if (spec_.is_first) {
     LLMPIPE_CHECK(int64_t(tokens.size()) == n, tokens.size(), " tokens for a batch of ", n);
     backend_.get_rows(x, *weights_.tok_embd, tokens);
@@ -102,6 +106,7 @@ TensorView LlamaStage::forward(const BatchLayout& batch, std::span<const int32_t
   for (size_t i = 0; i < weights_.layers.size(); ++i)
     run_layer(weights_.layers[i], kv_.layer(int64_t(i)), batch, n);
   if (!spec_.is_last) {
+    graph.submit();
     if (!tail_) return x;
     hop_.resize(size_t(n * h_.n_embd));
     backend_.to_host(hop_, x);
@@ -109,15 +114,14 @@ TensorView LlamaStage::forward(const BatchLayout& batch, std::span<const int32_t
     return tail_->forward(batch, {}, logit_rows);
   }
 
-  const int64_t rows = int64_t(logit_rows.size());
-  if (rows == 0) return f32(logits_, 0, h_.n_vocab);  // a prompt chunk that samples nothing
-  LLMPIPE_CHECK(rows <= max_logit_rows_, rows, " logit rows, at most ",
-                max_logit_rows_);
-  const TensorView sel = f32(sel_, rows, h_.n_embd);
   const TensorView logits = f32(logits_, rows, h_.n_vocab);
-  backend_.get_rows(sel, x, logit_rows);
-  backend_.rms_norm(sel, sel, *weights_.output_norm, h_.rms_eps);
-  backend_.matmul(logits, sel, *weights_.output);
+  if (rows > 0) {  // (a prompt chunk that samples nothing has none)
+    const TensorView sel = f32(sel_, rows, h_.n_embd);
+    backend_.get_rows(sel, x, logit_rows);
+    backend_.rms_norm(sel, sel, *weights_.output_norm, h_.rms_eps);
+    backend_.matmul(logits, sel, *weights_.output);
+  }
+  graph.submit();
   return logits;
 }
 

@@ -62,5 +62,67 @@ TEST(StageOffload, EverySplitMatchesTheWholeStage) {
   }
 }
 
+// The CPU backend, counting the graph hooks a stage calls (Backend::begin_graph): the CUDA
+// backend records what lies between them as one CUDA graph, so a pass must open one scope,
+// close it before anything reads results on the host, and drop it when an op fails.
+class GraphCountingBackend : public CpuBackend {
+ public:
+  GraphCountingBackend() : CpuBackend({.threads = 1}) {}
+  void begin_graph(int64_t n_tokens) override {
+    EXPECT_FALSE(open) << "nested graph";
+    EXPECT_GE(n_tokens, 1);
+    open = true;
+    ++begins;
+  }
+  void submit_graph() override {
+    EXPECT_TRUE(open);
+    open = false;
+    ++submits;
+  }
+  void abort_graph() noexcept override {
+    open = false;
+    ++aborts;
+  }
+  void to_host(std::span<float> dst, TensorView src) override {
+    EXPECT_FALSE(open) << "results read on the host inside a graph";
+    CpuBackend::to_host(dst, src);
+  }
+  bool open = false;
+  int begins = 0, submits = 0, aborts = 0;
+};
+
+TEST(StageOffload, EveryForwardPassIsOneGraphScope) {
+  const auto file = std::make_shared<const gguf::Reader>(gguf::Reader::open(test::model_path()));
+  const GgufTensorSource source{file};
+  const LlamaHParams h = hparams_from_gguf(*file);
+  const StageSpec spec{{0, h.n_layer}, true, true};
+  const KvCacheShape kv{h.n_layer, 1, 128, h.kv_dim(), DType::F32};
+  for (const int64_t gpu_layers : {int64_t(-1), int64_t(1)}) {  // whole stage; head + host tail
+    GraphCountingBackend device, host;
+    auto stage = make_offloaded_stage(source, h, spec, device, gpu_layers < 0 ? nullptr : &host,
+                                      gpu_layers, kv, 8, 1);
+    Generator gen(*stage);
+    const std::vector<int32_t> prompt = {1, 403, 407, 261, 378, 280};
+    gen.step(prompt, 0);
+    const int32_t next = 204;
+    gen.step(std::span(&next, 1), 6);
+    EXPECT_EQ(device.begins, 2) << "gpu_layers " << gpu_layers;
+    EXPECT_EQ(device.submits, 2);
+    EXPECT_EQ(device.aborts, 0);
+    EXPECT_FALSE(device.open);
+    if (gpu_layers >= 0) {
+      EXPECT_EQ(host.begins, host.submits);
+    }
+
+    // A failing op inside the pass drops the recording and leaves the backend usable.
+    const int32_t bad = int32_t(h.n_vocab) + 5;
+    EXPECT_THROW(gen.step(std::span(&bad, 1), 7), Error);
+    EXPECT_EQ(device.aborts, 1);
+    EXPECT_FALSE(device.open);
+    gen.step(std::span(&next, 1), 7);
+    EXPECT_EQ(device.submits, 3);
+  }
+}
+
 }  // namespace
 }  // namespace llmpipe

@@ -109,6 +109,8 @@ void CpuBackend::from_host(TensorView dst, std::span<const float> src) {
 void CpuBackend::get_rows(TensorView out, TensorView table, std::span<const int32_t> ids) {
   check_f32(out, "get_rows output");
   LLMPIPE_CHECK(out.rows == int64_t(ids.size()) && out.cols == table.cols, "get_rows: shapes");
+  // Packed tables interleave rows: place lookup tables with WeightUse::Lookup.
+  LLMPIPE_CHECK(table.packed_rows == 0, "get_rows: the table is packed for matmul");
   for (size_t i = 0; i < ids.size(); ++i) {
     LLMPIPE_CHECK(ids[i] >= 0 && ids[i] < table.rows, "token id ", ids[i], " outside [0, ",
                   table.rows, ")");

@@ -23,7 +23,7 @@ struct CpuBackendOptions {
   std::optional<cpu::CpuIsa> isa = std::nullopt;
 };
 
-class CpuBackend final : public Backend {
+class CpuBackend : public Backend {
  public:
   explicit CpuBackend(CpuBackendOptions options);
 

@@ -6,13 +6,16 @@
 // call; positions and slots only when they changed since the last call (a stage runs many
 // layers over one batch layout).
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/cuda_backend.h"
+#include "kernels/cuda/graph_recorder.cuh"
 #include "kernels/cuda/ops.cuh"
 #include "kernels/cuda/raii.cuh"
+#include "kernels/cuda/split_layout.cuh"
 
 namespace llmpipe {
 
@@ -27,12 +30,24 @@ void check_same_shape(TensorView a, TensorView b, const char* op) {
   LLMPIPE_CHECK(a.rows == b.rows && a.cols == b.cols, op, ": shapes [", a.rows, ", ", a.cols,
                 "] and [", b.rows, ", ", b.cols, "] differ");
 }
-bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
+bool aligned16(const void* p) {
+  return (reinterpret_cast<uintptr_t>(p) & 15u) == 0;
+}
 
-std::string gib(uint64_t bytes) { return cat(double(bytes) / double(1ull << 30), " GiB"); }
+// CUDA graphs for decode steps unless LLMPIPE_CUDA_GRAPHS=0 (to compare, or to debug a kernel).
+bool graphs_enabled() {
+  const char* v = std::getenv("LLMPIPE_CUDA_GRAPHS");
+  return !(v && std::string(v) == "0");
+}
+
+std::string gib(uint64_t bytes) {
+  return cat(double(bytes) / double(1ull << 30), " GiB");
+}
 
 class CudaBackend final : public Backend {
  public:
+  static constexpr size_t kCublasWorkspaceBytes = size_t(32) << 20;  // NVIDIA's size for Hopper
+
   explicit CudaBackend(const CudaBackendOptions& options) : options_(options) {
     const int count = cuda_device_count();
     if (count == 0) fail("no CUDA device: ", cuda_device_summary());
@@ -42,6 +57,10 @@ class CudaBackend final : public Backend {
     CUDA_CHECK(cudaGetDeviceProperties(&props_, options.device));
     stream_ = cuda::make_stream();
     cublas_ = cuda::make_cublas(stream_.get());
+    // An explicit workspace, so that cuBLAS allocates nothing while a graph is being recorded.
+    CUBLAS_CHECK(cublasSetWorkspace(cublas_.get(),
+                                    cublas_workspace_.get(kCublasWorkspaceBytes, stream_.get()),
+                                    kCublasWorkspaceBytes));
     // Reserve the prefill tile scratch now, so that the memory plan sees it.
     tiles_.get(options.tile_workspace_bytes, stream_.get());
   }
@@ -53,12 +72,15 @@ class CudaBackend final : public Backend {
                ")");
   }
 
+  int device() const { return options_.device; }
+
   CudaMemoryInfo memory() {
     use_device();
     size_t free = 0, total = 0;
     CUDA_CHECK(cudaMemGetInfo(&free, &total));
     const uint64_t ws = tiles_.bytes() + act_.bytes() + partials_.bytes() + ids_.bytes() +
-                        positions_dev_.bytes() + slots_dev_.bytes();
+                        positions_dev_.bytes() + slots_dev_.bytes() + rope_table_.bytes() +
+                        cublas_workspace_.bytes();
     return {free, total, allocated_ + ws, ws};
   }
 
@@ -88,11 +110,21 @@ class CudaBackend final : public Backend {
   }
 
   TensorView place_weight(DType dtype, int64_t rows, int64_t cols, const void* host,
-                          std::vector<Buffer>& keep, WeightUse) override {
+                          std::vector<Buffer>& keep, WeightUse use) override {
     TensorView v{nullptr, dtype, rows, cols};
     keep.push_back(alloc(v.bytes()));
     v.data = keep.back().data();
-    CUDA_CHECK(cudaMemcpyAsync(v.data, host, v.bytes(), cudaMemcpyHostToDevice, stream_.get()));
+    const bool split = use == WeightUse::Matmul && (dtype == DType::Q8_0 || dtype == DType::Q4_0);
+    if (!split) {
+      CUDA_CHECK(cudaMemcpyAsync(v.data, host, v.bytes(), cudaMemcpyHostToDevice, stream_.get()));
+    } else {  // GGUF blocks to a staging buffer, rearranged from there (split_layout.cuh)
+      Buffer staging = alloc(v.bytes());
+      CUDA_CHECK(
+          cudaMemcpyAsync(staging.data(), host, v.bytes(), cudaMemcpyHostToDevice, stream_.get()));
+      cuda::split_quantized(v.data, staging.data(), dtype, rows, cols, stream_.get());
+      v.packed_rows = cuda::kSplitScales;
+      CUDA_CHECK(cudaStreamSynchronize(stream_.get()));  // before staging is freed
+    }
     // The host bytes may be a temporary conversion: wait until they are copied.
     CUDA_CHECK(cudaStreamSynchronize(stream_.get()));
     return v;
@@ -101,9 +133,10 @@ class CudaBackend final : public Backend {
   void to_host(std::span<float> dst, TensorView src) override {
     check_f32(src, "to_host source");
     LLMPIPE_CHECK(dst.size() >= size_t(src.rows * src.cols), "to_host: destination too small");
+    LLMPIPE_CHECK(!graph_.recording(), "to_host while a graph is being recorded");
     use_device();
-    CUDA_CHECK(cudaMemcpyAsync(dst.data(), src.data, src.bytes(), cudaMemcpyDeviceToHost,
-                               stream_.get()));
+    CUDA_CHECK(
+        cudaMemcpyAsync(dst.data(), src.data, src.bytes(), cudaMemcpyDeviceToHost, stream_.get()));
     CUDA_CHECK(cudaStreamSynchronize(stream_.get()));
   }
 
@@ -113,8 +146,8 @@ class CudaBackend final : public Backend {
                   " floats for a [", dst.rows, ", ", dst.cols, "] tensor");
     use_device();
     // From pageable memory this returns once the bytes are staged: src may change afterwards.
-    CUDA_CHECK(cudaMemcpyAsync(dst.data, src.data(), dst.bytes(), cudaMemcpyHostToDevice,
-                               stream_.get()));
+    CUDA_CHECK(
+        cudaMemcpyAsync(dst.data, src.data(), dst.bytes(), cudaMemcpyHostToDevice, stream_.get()));
   }
 
   void synchronize() override {
@@ -122,17 +155,32 @@ class CudaBackend final : public Backend {
     CUDA_CHECK(cudaStreamSynchronize(stream_.get()));
   }
 
+  // Decode-sized passes become one CUDA graph (graph_recorder.cuh); prefill passes are few
+  // launches of long kernels and run as called. LLMPIPE_CUDA_GRAPHS=0 turns graphs off.
+  void begin_graph(int64_t n_tokens) override {
+    if (n_tokens > cuda::kMatvecMaxTokens) return;
+    use_device();
+    graph_.begin(stream_.get());
+  }
+  void submit_graph() override {
+    use_device();
+    graph_.submit(stream_.get());
+  }
+  void abort_graph() noexcept override { graph_.abort(stream_.get()); }
+
   // ---- ops ----
   void get_rows(TensorView out, TensorView table, std::span<const int32_t> ids) override {
     check_f32(out, "get_rows output");
     LLMPIPE_CHECK(out.rows == int64_t(ids.size()) && out.cols == table.cols, "get_rows: shapes");
+    // Split matmul weights have no rows to copy: lookup tables are placed with WeightUse::Lookup.
+    LLMPIPE_CHECK(table.packed_rows == 0, "get_rows: the table is laid out for matmul");
     for (const int32_t id : ids)
       LLMPIPE_CHECK(id >= 0 && id < table.rows, "token id ", id, " outside [0, ", table.rows, ")");
     if (ids.empty()) return;
     use_device();
     auto* d_ids = static_cast<int32_t*>(ids_.get(ids.size_bytes(), stream_.get()));
-    CUDA_CHECK(cudaMemcpyAsync(d_ids, ids.data(), ids.size_bytes(), cudaMemcpyHostToDevice,
-                               stream_.get()));
+    CUDA_CHECK(cudaMemcpyAsync(d_ids, host_input(ids.data(), ids.size_bytes()), ids.size_bytes(),
+                               cudaMemcpyHostToDevice, stream_.get()));
     cuda::get_rows_f32(out, table, d_ids, stream_.get());
   }
 
@@ -150,8 +198,8 @@ class CudaBackend final : public Backend {
     check_f32(in, "matmul input");
     check_f32(out, "matmul output");
     LLMPIPE_CHECK(in.cols == w.cols && out.rows == in.rows && out.cols == w.rows, "matmul: [",
-                  in.rows, ", ", in.cols, "] x [", w.rows, ", ", w.cols, "]ᵀ -> [", out.rows,
-                  ", ", out.cols, "]");
+                  in.rows, ", ", in.cols, "] x [", w.rows, ", ", w.cols, "]ᵀ -> [", out.rows, ", ",
+                  out.cols, "]");
     if (in.rows == 0) return;
     use_device();
     const int64_t n = in.rows, K = in.cols, M = w.rows;
@@ -161,11 +209,13 @@ class CudaBackend final : public Backend {
       case DType::F32:
         cuda::gemm_f32_out(cublas_.get(), y, M, in.data, w.data, CUDA_R_32F, n, K, 0, M);
         return;
-      case DType::Q8_0:
-        if (few) return cuda::matvec_q8_0_f32(out, in, w, stream_.get());
+      case DType::Q8_0:  // the matvec kernels read the split layout; tiles read either
+        if (few && w.packed_rows == cuda::kSplitScales)
+          return cuda::matvec_q8_0_f32(out, in, w, stream_.get());
         return tiled_f16(out, in, w);
       case DType::Q4_0:
-        if (few) return cuda::matvec_q4_0_f32(out, in, w, stream_.get());
+        if (few && w.packed_rows == cuda::kSplitScales)
+          return cuda::matvec_q4_0_f32(out, in, w, stream_.get());
         return tiled_f16(out, in, w);
       case DType::F16:
         if (few && K % 2 == 0) return cuda::matvec_f16_f32(out, in, w, stream_.get());
@@ -183,11 +233,21 @@ class CudaBackend final : public Backend {
 
   void rope(TensorView x, const BatchLayout& batch, int head_dim, float freq_base) override {
     check_f32(x, "rope input");
-    LLMPIPE_CHECK(x.rows == batch.n_tokens() && head_dim > 0 && x.cols % head_dim == 0 &&
-                      head_dim % 2 == 0,
-                  "rope: shapes");
+    LLMPIPE_CHECK(
+        x.rows == batch.n_tokens() && head_dim > 0 && x.cols % head_dim == 0 && head_dim % 2 == 0,
+        "rope: shapes");
     use_device();
-    cuda::rope_f32(x, upload(batch), head_dim, freq_base, stream_.get());
+    const cuda::DeviceBatch b = upload(batch);
+    if (!rope_table_valid_ || rope_head_dim_ != head_dim || rope_freq_base_ != freq_base) {
+      const size_t bytes = size_t(b.n_tokens) * size_t(head_dim / 2) * sizeof(float2);
+      cuda::rope_angles_f32(static_cast<float2*>(rope_table_.get(bytes, stream_.get())), b,
+                            head_dim, freq_base, stream_.get());
+      rope_table_valid_ = true;
+      rope_head_dim_ = head_dim;
+      rope_freq_base_ = freq_base;
+    }
+    cuda::rope_apply_f32(x, static_cast<const float2*>(rope_table_.get(0, stream_.get())), head_dim,
+                         stream_.get());
   }
 
   void store_kv(KvView cache, TensorView k, TensorView v, const BatchLayout& batch) override {
@@ -198,9 +258,9 @@ class CudaBackend final : public Backend {
     check_f32(v, "store_kv v");
     for (int64_t t = 0; t < k.rows; ++t) {
       const int64_t slot = batch.slots[size_t(t)], pos = batch.positions[size_t(t)];
-      LLMPIPE_CHECK(pos >= 0 && pos < cache.n_ctx && slot >= 0 &&
-                        (slot + 1) * cache.n_ctx <= cache.k.rows,
-                    "store_kv: slot ", slot, " position ", pos, " outside the cache");
+      LLMPIPE_CHECK(
+          pos >= 0 && pos < cache.n_ctx && slot >= 0 && (slot + 1) * cache.n_ctx <= cache.k.rows,
+          "store_kv: slot ", slot, " position ", pos, " outside the cache");
     }
     use_device();
     cuda::store_kv_f32(cache, k, v, upload(batch), stream_.get());
@@ -247,16 +307,22 @@ class CudaBackend final : public Backend {
   // calling thread talks to this backend's device.
   void use_device() { CUDA_CHECK(cudaSetDevice(options_.device)); }
 
+  // Host bytes for a copy to the device: as they are, or a pinned copy while recording a graph.
+  const void* host_input(const void* host, size_t bytes) {
+    return graph_.recording() ? graph_.stage(host, bytes) : host;
+  }
+
   // The batch's positions and slots on the device, copied only when they changed.
   cuda::DeviceBatch upload(const BatchLayout& batch) {
     const size_t n = batch.positions.size();
-    const bool same = n == positions_host_.size() && batch.slots.size() == n &&
-                      std::equal(batch.positions.begin(), batch.positions.end(),
-                                 positions_host_.begin()) &&
-                      std::equal(batch.slots.begin(), batch.slots.end(), slots_host_.begin());
+    const bool same =
+        n == positions_host_.size() && batch.slots.size() == n &&
+        std::equal(batch.positions.begin(), batch.positions.end(), positions_host_.begin()) &&
+        std::equal(batch.slots.begin(), batch.slots.end(), slots_host_.begin());
     if (!same) {
-      LLMPIPE_CHECK(batch.slots.size() == n, "batch layout: ", batch.slots.size(), " slots for ",
-                    n, " positions");
+      LLMPIPE_CHECK(batch.slots.size() == n, "batch layout: ", batch.slots.size(), " slots for ", n,
+                    " positions");
+      rope_table_valid_ = false;  // its angles are the old positions'
       positions_host_.assign(batch.positions.begin(), batch.positions.end());
       slots_host_.assign(batch.slots.begin(), batch.slots.end());
       max_position_ = 0;
@@ -268,13 +334,14 @@ class CudaBackend final : public Backend {
       auto* pos = static_cast<int32_t*>(positions_dev_.get(bytes, stream_.get()));
       auto* slots = static_cast<int32_t*>(slots_dev_.get(bytes, stream_.get()));
       // Copies are ordered on the stream after the kernels that read the previous layout.
-      CUDA_CHECK(cudaMemcpyAsync(pos, positions_host_.data(), n * sizeof(int32_t),
-                                 cudaMemcpyHostToDevice, stream_.get()));
-      CUDA_CHECK(cudaMemcpyAsync(slots, slots_host_.data(), n * sizeof(int32_t),
-                                 cudaMemcpyHostToDevice, stream_.get()));
+      CUDA_CHECK(cudaMemcpyAsync(pos, host_input(positions_host_.data(), n * sizeof(int32_t)),
+                                 n * sizeof(int32_t), cudaMemcpyHostToDevice, stream_.get()));
+      CUDA_CHECK(cudaMemcpyAsync(slots, host_input(slots_host_.data(), n * sizeof(int32_t)),
+                                 n * sizeof(int32_t), cudaMemcpyHostToDevice, stream_.get()));
     }
     return {static_cast<const int32_t*>(positions_dev_.get(0, stream_.get())),
-            static_cast<const int32_t*>(slots_dev_.get(0, stream_.get())), int64_t(n), max_position_};
+            static_cast<const int32_t*>(slots_dev_.get(0, stream_.get())), int64_t(n),
+            max_position_};
   }
 
   // `in` converted to F16 or BF16 in scratch, for cuBLAS products with 16-bit weights.
@@ -290,7 +357,8 @@ class CudaBackend final : public Backend {
   }
 
   int64_t tile_rows(int64_t K, size_t element_bytes) const {
-    return std::max<int64_t>(1, int64_t(options_.tile_workspace_bytes / (size_t(K) * element_bytes)));
+    return std::max<int64_t>(1,
+                             int64_t(options_.tile_workspace_bytes / (size_t(K) * element_bytes)));
   }
 
   // Many tokens, quantized weights: dequantize row tiles to F16 and multiply with cuBLAS (tensor
@@ -303,8 +371,8 @@ class CudaBackend final : public Backend {
     for (int64_t r0 = 0; r0 < M; r0 += rows) {
       const int64_t r = std::min(rows, M - r0);
       cuda::dequantize_rows_f16(tile, w, r0, r, stream_.get());
-      cuda::gemm_f32_out(cublas_.get(), static_cast<float*>(out.data), M, x16, tile, CUDA_R_16F,
-                         n, K, r0, r);
+      cuda::gemm_f32_out(cublas_.get(), static_cast<float*>(out.data), M, x16, tile, CUDA_R_16F, n,
+                         K, r0, r);
     }
   }
 
@@ -316,18 +384,26 @@ class CudaBackend final : public Backend {
     for (int64_t r0 = 0; r0 < M; r0 += rows) {
       const int64_t r = std::min(rows, M - r0);
       cuda::dequantize_rows_f32(tile, w, r0, r, stream_.get());
-      cuda::gemm_f32_out(cublas_.get(), static_cast<float*>(out.data), M, in.data, tile,
-                         CUDA_R_32F, n, K, r0, r);
+      cuda::gemm_f32_out(cublas_.get(), static_cast<float*>(out.data), M, in.data, tile, CUDA_R_32F,
+                         n, K, r0, r);
     }
   }
 
   CudaBackendOptions options_;
   cudaDeviceProp props_{};
   cuda::Stream stream_;
+  cuda::DeviceScratch cublas_workspace_;
   cuda::CublasHandle cublas_;
+  cuda::GraphRecorder graph_{graphs_enabled()};
   // Scratch, each owned by one kind of op (ops run in stream order, so reuse is safe; a scratch
   // only grows, after waiting for the stream).
   DeviceScratch tiles_, act_, partials_, ids_, positions_dev_, slots_dev_;
+  // (cos, sin) of the current batch's rope angles, [n_tokens, head_dim / 2]: every layer
+  // rotates with the same angles, so they are computed once per batch layout.
+  DeviceScratch rope_table_;
+  bool rope_table_valid_ = false;
+  int rope_head_dim_ = 0;
+  float rope_freq_base_ = 0;
   std::vector<int32_t> positions_host_, slots_host_;
   int32_t max_position_ = 0;
   uint64_t allocated_ = 0;
@@ -372,8 +448,14 @@ std::optional<CudaMemoryInfo> cuda_backend_memory(Backend& backend) {
   return cuda->memory();
 }
 
+std::optional<int> cuda_backend_device(Backend& backend) {
+  auto* cuda = dynamic_cast<CudaBackend*>(&backend);
+  if (!cuda) return std::nullopt;
+  return cuda->device();
+}
+
 uint64_t cuda_reserved_workspace_bytes(const CudaBackendOptions& options) {
-  return options.tile_workspace_bytes;
+  return options.tile_workspace_bytes + CudaBackend::kCublasWorkspaceBytes;
 }
 
 }  // namespace llmpipe

@@ -39,6 +39,13 @@ std::string cuda_device_summary();
 // Memory of the device a CUDA backend runs on; nullopt when `backend` is not a CUDA backend.
 std::optional<CudaMemoryInfo> cuda_backend_memory(Backend& backend);
 
+// The device a CUDA backend runs on; nullopt when `backend` is not a CUDA backend.
+std::optional<int> cuda_backend_device(Backend& backend);
+
+// Read bandwidth of the device's memory in GB/s (10^9 bytes/s): the best of `passes` timed
+// reads of a `bytes` buffer, after one warm-up. The decode floor of `llmpipe bench`.
+double cuda_read_bandwidth_gbs(int device, size_t bytes, int passes = 5);
+
 // The scratch a CUDA backend with these options reserves up front (for memory plans).
 uint64_t cuda_reserved_workspace_bytes(const CudaBackendOptions& options);
 

@@ -28,9 +28,12 @@ void get_rows_f32(TensorView out, TensorView table, const int32_t* ids, cudaStre
 void rms_norm_f32(TensorView out, TensorView in, const float* weight, float eps,
                   cudaStream_t stream);
 
-// rope.cu: in place, adjacent pairs, angles in double precision as the CPU reference.
-void rope_f32(TensorView x, const DeviceBatch& batch, int head_dim, float freq_base,
-              cudaStream_t stream);
+// rope.cu: in place, adjacent pairs. rope_angles_f32 fills table [n_tokens, head_dim / 2] with
+// (cos, sin) of the batch's angles, computed in double precision as the CPU reference;
+// rope_apply_f32 rotates every head of x [n_tokens, heads * head_dim] with it.
+void rope_angles_f32(float2* table, const DeviceBatch& batch, int head_dim, float freq_base,
+                     cudaStream_t stream);
+void rope_apply_f32(TensorView x, const float2* table, int head_dim, cudaStream_t stream);
 
 // store_kv.cu: cache rows (slot * n_ctx + position) get k and v (F32 -> cache type F32/F16).
 void store_kv_f32(KvView cache, TensorView k, TensorView v, const DeviceBatch& batch,
@@ -53,15 +56,24 @@ inline constexpr int kMaxHeadDim = 256;
 void swiglu_f32(float* gate, const float* up, int64_t n, cudaStream_t stream);
 void add_f32(float* x, const float* y, int64_t n, cudaStream_t stream);
 
+// split_weights.cu: GGUF Q8_0 / Q4_0 blocks [rows, cols] at src (device) -> the split-scales
+// layout (split_layout.cuh) at dst (device, the same number of bytes, 16-byte aligned).
+void split_quantized(void* dst, const void* src, DType t, int64_t rows, int64_t cols,
+                     cudaStream_t stream);
+
 // Matrix-vector products for decode (few tokens): out[n, M] = in[n, K] · w[M, K]ᵀ with F32
-// activations, one warp per weight row, all n tokens per weight load.
-// Preconditions: n <= kMatvecMaxTokens; in 16-byte aligned, K a multiple of 32 (quantized) or
-// of 2 (f16/bf16).
+// activations, all n tokens per weight load.
+// Preconditions: n <= kMatvecMaxTokens; in 16-byte aligned; Q8_0/Q4_0 weights in the split
+// layout (K a multiple of 32), f16/bf16 weights with K even.
 inline constexpr int64_t kMatvecMaxTokens = 8;
-void matvec_q8_0_f32(TensorView out, TensorView in, TensorView w, cudaStream_t stream);  // matvec_q8_0.cu
-void matvec_q4_0_f32(TensorView out, TensorView in, TensorView w, cudaStream_t stream);  // matvec_q4_0.cu
-void matvec_f16_f32(TensorView out, TensorView in, TensorView w, cudaStream_t stream);   // matvec_f16.cu
-void matvec_bf16_f32(TensorView out, TensorView in, TensorView w, cudaStream_t stream);  // matvec_f16.cu
+void matvec_q8_0_f32(TensorView out, TensorView in, TensorView w,
+                     cudaStream_t stream);  // matvec_q8_0.cu
+void matvec_q4_0_f32(TensorView out, TensorView in, TensorView w,
+                     cudaStream_t stream);  // matvec_q4_0.cu
+void matvec_f16_f32(TensorView out, TensorView in, TensorView w,
+                    cudaStream_t stream);  // matvec_f16.cu
+void matvec_bf16_f32(TensorView out, TensorView in, TensorView w,
+                     cudaStream_t stream);  // matvec_f16.cu
 
 // convert.cu: dst[i] = src[i] converted (round to nearest even); rows [row0, row0 + rows) of
 // w dequantized into a dense F16 or F32 tile.

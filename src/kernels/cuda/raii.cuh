@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <utility>
+#include <vector>
 
 #include "kernels/cuda/check.h"
 
@@ -41,10 +42,18 @@ class Owned {
   Handle h_{};
 };
 
-inline void release_stream(cudaStream_t s) { cudaStreamDestroy(s); }
-inline void release_event(cudaEvent_t e) { cudaEventDestroy(e); }
-inline void release_cublas(cublasHandle_t h) { cublasDestroy(h); }
-inline void release_device_memory(void* p) { cudaFree(p); }
+inline void release_stream(cudaStream_t s) {
+  cudaStreamDestroy(s);
+}
+inline void release_event(cudaEvent_t e) {
+  cudaEventDestroy(e);
+}
+inline void release_cublas(cublasHandle_t h) {
+  cublasDestroy(h);
+}
+inline void release_device_memory(void* p) {
+  cudaFree(p);
+}
 
 using Stream = Owned<cudaStream_t, release_stream>;
 using Event = Owned<cudaEvent_t, release_event>;
@@ -62,6 +71,14 @@ inline Event make_event() {
   return Event(e);
 }
 
+// An event that records time (cudaEventElapsedTime), for measurements only: timing costs a
+// little on every record, which the synchronization events above avoid.
+inline Event make_timing_event() {
+  cudaEvent_t e{};
+  CUDA_CHECK(cudaEventCreate(&e));
+  return Event(e);
+}
+
 inline CublasHandle make_cublas(cudaStream_t stream) {
   cublasHandle_t h{};
   CUBLAS_CHECK(cublasCreate(&h));
@@ -76,10 +93,19 @@ class DeviceScratch {
  public:
   // Returns at least `bytes` of device memory. Growing first waits for `stream` (kernels still
   // reading the old memory run there), so callers size it up front where they can.
+  // While `stream` is being captured into a graph nothing may wait for it: the old memory (which
+  // recorded ops still use) is kept aside until the next growth outside a capture.
   void* get(size_t bytes, cudaStream_t stream) {
     if (bytes > bytes_) {
-      if (mem_) CUDA_CHECK(cudaStreamSynchronize(stream));
-      mem_.reset();
+      cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+      CUDA_CHECK(cudaStreamIsCapturing(stream, &capture));
+      if (capture == cudaStreamCaptureStatusNone) {
+        if (mem_) CUDA_CHECK(cudaStreamSynchronize(stream));
+        retired_.clear();
+        mem_.reset();
+      } else if (mem_) {
+        retired_.push_back(std::move(mem_));
+      }
       void* p = nullptr;
       CUDA_CHECK(cudaMalloc(&p, bytes));
       mem_ = DeviceMemory(p);
@@ -92,7 +118,27 @@ class DeviceScratch {
  private:
   using DeviceMemory = Owned<void*, release_device_memory>;
   DeviceMemory mem_;
+  std::vector<DeviceMemory> retired_;
   size_t bytes_ = 0;
 };
+
+inline void release_host_memory(void* p) {
+  cudaFreeHost(p);
+}
+inline void release_graph(cudaGraph_t g) {
+  cudaGraphDestroy(g);
+}
+inline void release_graph_exec(cudaGraphExec_t e) {
+  cudaGraphExecDestroy(e);
+}
+using PinnedMemory = Owned<void*, release_host_memory>;
+using Graph = Owned<cudaGraph_t, release_graph>;
+using GraphExec = Owned<cudaGraphExec_t, release_graph_exec>;
+
+inline PinnedMemory make_pinned(size_t bytes) {
+  void* p = nullptr;
+  CUDA_CHECK(cudaHostAlloc(&p, bytes, cudaHostAllocDefault));
+  return PinnedMemory(p);
+}
 
 }  // namespace llmpipe::cuda

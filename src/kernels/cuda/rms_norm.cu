@@ -9,16 +9,15 @@ namespace {
 
 constexpr int kThreads = 256;
 
-// Each thread reads and writes only its own elements after the reduction, so out may alias in.
-__global__ void rms_norm_f32_kernel(float* out, const float* in, const float* weight, float eps,
-                                   int64_t d) {
-  const float* x = in + blockIdx.x * d;
-  float* y = out + blockIdx.x * d;
-  float ss = 0;
-  for (int64_t i = threadIdx.x; i < d; i += kThreads) ss += x[i] * x[i];
+bool aligned16(const void* p) {
+  return (reinterpret_cast<uintptr_t>(p) & 15u) == 0;
+}
+
+// The row's sum of squares, reduced over the block; every thread gets it.
+__device__ float block_sum(float v) {
   __shared__ float partial[kThreads / kWarp];
-  ss = warp_sum(ss);
-  if (threadIdx.x % kWarp == 0) partial[threadIdx.x / kWarp] = ss;
+  v = warp_sum(v);
+  if (threadIdx.x % kWarp == 0) partial[threadIdx.x / kWarp] = v;
   __syncthreads();
   if (threadIdx.x < kWarp) {
     float s = threadIdx.x < kThreads / kWarp ? partial[threadIdx.x] : 0.0f;
@@ -26,8 +25,40 @@ __global__ void rms_norm_f32_kernel(float* out, const float* in, const float* we
     if (threadIdx.x == 0) partial[0] = s;
   }
   __syncthreads();
-  const float scale = 1.0f / sqrtf(partial[0] / float(d) + eps);
-  for (int64_t i = threadIdx.x; i < d; i += kThreads) y[i] = x[i] * scale * weight[i];
+  return partial[0];
+}
+
+// Each thread reads and writes only its own elements after the reduction, so out may alias in.
+// Rows of 4k floats (every model's) are read as float4: a decode step's norm is one block of a
+// few thousand floats, where the number of dependent loads per thread sets the time.
+template <bool kVec4>
+__global__ void rms_norm_f32_kernel(float* out, const float* in, const float* weight, float eps,
+                                    int64_t d) {
+  const float* x = in + blockIdx.x * d;
+  float* y = out + blockIdx.x * d;
+  float ss = 0;
+  if constexpr (kVec4) {
+    const auto* x4 = reinterpret_cast<const float4*>(x);
+    for (int64_t i = threadIdx.x; i < d / 4; i += kThreads) {
+      const float4 v = x4[i];
+      ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
+    }
+  } else {
+    for (int64_t i = threadIdx.x; i < d; i += kThreads) ss += x[i] * x[i];
+  }
+  const float scale = 1.0f / sqrtf(block_sum(ss) / float(d) + eps);
+  if constexpr (kVec4) {
+    const auto* x4 = reinterpret_cast<const float4*>(x);
+    const auto* w4 = reinterpret_cast<const float4*>(weight);
+    auto* y4 = reinterpret_cast<float4*>(y);
+    for (int64_t i = threadIdx.x; i < d / 4; i += kThreads) {
+      const float4 v = x4[i], w = w4[i];
+      y4[i] =
+          make_float4(v.x * scale * w.x, v.y * scale * w.y, v.z * scale * w.z, v.w * scale * w.w);
+    }
+  } else {
+    for (int64_t i = threadIdx.x; i < d; i += kThreads) y[i] = x[i] * scale * weight[i];
+  }
 }
 
 }  // namespace
@@ -35,8 +66,15 @@ __global__ void rms_norm_f32_kernel(float* out, const float* in, const float* we
 void rms_norm_f32(TensorView out, TensorView in, const float* weight, float eps,
                   cudaStream_t stream) {
   if (in.rows == 0) return;
-  rms_norm_f32_kernel<<<unsigned(in.rows), kThreads, 0, stream>>>(
-      static_cast<float*>(out.data), static_cast<const float*>(in.data), weight, eps, in.cols);
+  auto* y = static_cast<float*>(out.data);
+  const auto* x = static_cast<const float*>(in.data);
+  const bool vec4 = in.cols % 4 == 0 && aligned16(x) && aligned16(y) && aligned16(weight);
+  if (vec4)
+    rms_norm_f32_kernel<true>
+        <<<unsigned(in.rows), kThreads, 0, stream>>>(y, x, weight, eps, in.cols);
+  else
+    rms_norm_f32_kernel<false>
+        <<<unsigned(in.rows), kThreads, 0, stream>>>(y, x, weight, eps, in.cols);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -1,0 +1,159 @@
+// The decode-sized product shared by the block-quantized weight types (Q8_0, Q4_0), on their
+// split-scales layout (split_layout.cuh): out[t, m] = Σ_k w[m, k] x[t, k] for
+// t < n_tokens <= kMatvecMaxTokens, F32 activations (not rounded, as on the CPU reference).
+//
+// Why it looks like this (each point measured on an H100, bench/RESULTS.md):
+// - A thread block of kMatvecThreads threads shares kRows rows, its warps splitting the row
+//   length and meeting in shared memory at the end: one warp per row left most SMs with a few
+//   warps of a 3B model's 3200-row matrices, too few loads in flight to keep HBM busy.
+// - Each thread reads 16 bytes of quants per row and step (Q8_0: 16 weights; Q4_0: one block of
+//   32), kMatvecUnroll steps of all its rows before any arithmetic, so the loads overlap.
+// - Each activation load serves kRows rows (the F32 activations come from L1 for every weight).
+// - Quants become floats by placing their byte in a float's mantissa (__byte_perm) and
+//   subtracting the offset, not by int-to-float conversions, which run at a quarter of the FMA
+//   rate and were the limit for Q8_0/Q4_0 (a Q8_0 weight byte needs one conversion).
+// The block scale multiplies each thread's partial block sum, as the CPU reference multiplies
+// the block sum.
+//
+// A Format names the weights per 16-byte load (kWeightsPerLoad), the rows a thread block takes
+// (kRowsPerBlock, the fastest measured) and decodes the four weights [4 k, 4 k + 4) of a load
+// (k < kWeightsPerLoad / 4) in column order (weights4).
+#pragma once
+
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/ops.cuh"
+#include "kernels/cuda/split_layout.cuh"
+
+namespace llmpipe::cuda {
+
+inline constexpr int kMatvecThreads = 128;
+inline constexpr int kMatvecUnroll = 4;
+
+// The four bytes of `word`, each in [0, 255], as floats minus `offset`: byte i goes into the low
+// mantissa bits of 2^23 (bits 0x4B0000xx = 2^23 + xx), and 2^23 + offset is subtracted, exactly.
+__device__ __forceinline__ void bytes_to_floats(uint32_t word, float offset, float q[4]) {
+  const float bias = 8388608.0f + offset;
+  q[0] = __int_as_float(int(__byte_perm(word, 0x4B000000u, 0x7440))) - bias;
+  q[1] = __int_as_float(int(__byte_perm(word, 0x4B000000u, 0x7441))) - bias;
+  q[2] = __int_as_float(int(__byte_perm(word, 0x4B000000u, 0x7442))) - bias;
+  q[3] = __int_as_float(int(__byte_perm(word, 0x4B000000u, 0x7443))) - bias;
+}
+
+// Sum of v over the block's threads for each of the kN values; the result is valid in thread 0.
+template <int kN>
+__device__ __forceinline__ void block_sum_to_thread0(float (&v)[kN]) {
+  constexpr int kWarps = kMatvecThreads / kWarp;
+  __shared__ float partial[kWarps][kN];
+  const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
+#pragma unroll
+  for (int i = 0; i < kN; ++i) {
+    const float s = warp_sum(v[i]);
+    if (lane == 0) partial[warp][i] = s;
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+#pragma unroll
+    for (int i = 0; i < kN; ++i) {
+      float s = 0;
+#pragma unroll
+      for (int w = 0; w < kWarps; ++w) s += partial[w][i];
+      v[i] = s;
+    }
+  }
+}
+
+// Precondition: K a multiple of 32; x 16-byte aligned; w in the split layout.
+template <typename Format, int kRows, int kTokens>
+__global__ void __launch_bounds__(kMatvecThreads)
+    matvec_split_f32_kernel(float* out, const float* x, SplitRows w, int64_t M, int64_t K,
+                            int n_tokens) {
+  constexpr int kW = Format::kWeightsPerLoad;
+  const int64_t m0 = int64_t(blockIdx.x) * kRows;
+  const int64_t n_loads = K / kW;
+  const uint4* quants[kRows];
+  const uint16_t* scales[kRows];
+#pragma unroll
+  for (int r = 0; r < kRows; ++r) {
+    const int64_t m = std::min(m0 + r, M - 1);  // past the last row: re-read it, write nothing
+    quants[r] = reinterpret_cast<const uint4*>(w.quant_row(m));
+    scales[r] = w.scale_row(m);
+  }
+  float acc[kRows * kTokens] = {};  // [row][token]
+  for (int64_t p0 = threadIdx.x; p0 < n_loads; p0 += int64_t(kMatvecThreads) * kMatvecUnroll) {
+    uint4 v[kRows][kMatvecUnroll];
+    float d[kRows][kMatvecUnroll];
+#pragma unroll
+    for (int u = 0; u < kMatvecUnroll; ++u) {  // all loads first: they overlap in memory
+      const int64_t p = p0 + int64_t(u) * kMatvecThreads;
+      if (p < n_loads) {
+#pragma unroll
+        for (int r = 0; r < kRows; ++r) {
+          v[r][u] = quants[r][p];
+          d[r][u] = f16_bits_to_f32(scales[r][p * kW / kQK]);
+        }
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < kMatvecUnroll; ++u) {
+      const int64_t p = p0 + int64_t(u) * kMatvecThreads;
+      if (p >= n_loads) break;
+#pragma unroll
+      for (int t = 0; t < kTokens; ++t) {
+        if (t >= n_tokens) break;
+        const float4* xs = reinterpret_cast<const float4*>(x + t * K + p * kW);
+        float s[kRows] = {};
+#pragma unroll
+        for (int k = 0; k < kW / 4; ++k) {
+          const float4 a = xs[k];
+#pragma unroll
+          for (int r = 0; r < kRows; ++r) {
+            float q[4];
+            Format::weights4(v[r][u], k, q);
+            s[r] += q[0] * a.x + q[1] * a.y + q[2] * a.z + q[3] * a.w;
+          }
+        }
+#pragma unroll
+        for (int r = 0; r < kRows; ++r) acc[r * kTokens + t] += d[r][u] * s[r];
+      }
+    }
+  }
+  block_sum_to_thread0(acc);
+  if (threadIdx.x == 0)
+#pragma unroll
+    for (int r = 0; r < kRows; ++r)
+#pragma unroll
+      for (int t = 0; t < kTokens; ++t)
+        if (t < n_tokens && m0 + r < M) out[t * M + m0 + r] = acc[r * kTokens + t];
+}
+
+// Calls fn.template operator()<kTokens>() with the smallest of 1, 2, 4, 8 that is >= n: the
+// kernels keep kTokens accumulators per row, and registers sized for 8 tokens left a one-token
+// decode with a third of the warps per SM.
+template <typename Fn>
+void dispatch_tokens(int n, Fn&& fn) {
+  if (n <= 1)
+    fn.template operator()<1>();
+  else if (n <= 2)
+    fn.template operator()<2>();
+  else if (n <= 4)
+    fn.template operator()<4>();
+  else
+    fn.template operator()<8>();
+}
+
+template <typename Format>
+void launch_matvec_split_f32(TensorView out, TensorView in, TensorView w, cudaStream_t stream) {
+  auto* y = static_cast<float*>(out.data);
+  const auto* x = static_cast<const float*>(in.data);
+  const SplitRows s = split_rows(w.data, w.dtype, w.rows, w.cols);
+  const int n = int(in.rows);
+  constexpr int kRows = Format::kRowsPerBlock;
+  dispatch_tokens(n, [&]<int kT>() {
+    matvec_split_f32_kernel<Format, kRows, kT>
+        <<<blocks_for(w.rows, kRows), kMatvecThreads, 0, stream>>>(y, x, s, w.rows, w.cols, n);
+  });
+  CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace llmpipe::cuda

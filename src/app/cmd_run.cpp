@@ -74,8 +74,8 @@ void register_run(CLI::App& app, int* argc, char*** argv) {
   cmd->add_option("-c,--ctx-size", o.ctx_size, "Context length per sequence; 0 = the model's")->check(CLI::NonNegativeNumber);
   cmd->add_option("--kv-type", f->kv_type, "KV cache type: f16 (default) or f32")->check(CLI::IsMember({"f16", "f32"}));
   cmd->add_option("--kv-memory", f->kv_memory, "KV cache budget per rank, e.g. 512M or 4G (default: the memory available); checked before loading");
-  cmd->add_option("--hop-type", f->hop_type, "Activations between stages: f32 (default, exact), f16 or bf16 (half the bytes)")
-      ->check(CLI::IsMember({"f32", "f16", "bf16"}));
+  cmd->add_option("--hop-type", f->hop_type, "Activations between stages: f32 (default, exact), f16 or bf16 (half the bytes), q8_0 (8-bit blocks, ~0.27 of the bytes)")
+      ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0"}));
   cmd->add_option("--weights", f->weights, "CPU weight memory: packed (default: Q4_0/Q8_0 repacked for the SIMD kernels), mmap (compute from the file mapping) or copy")
       ->check(CLI::IsMember({"packed", "mmap", "copy"}));
   cmd->add_option("--trace", o.trace_path, "Write a Chrome/Perfetto trace of every rank's compute, send and receive spans here");

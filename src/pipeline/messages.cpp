@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/half.h"
+#include "kernels/cpu/quantize.h"
 
 namespace llmpipe {
 
@@ -82,6 +83,17 @@ Bytes encode_batch(const BatchMessage& m, DType hidden_type) {
       w.put_vec(half);
       break;
     }
+    case DType::Q8_0: {  // blocks of 32 values: one F16 scale, 32 signed bytes
+      const int64_t n = int64_t(m.hidden.size());
+      if (n % kQK != 0)
+        fail("q8_0 activation hops need a multiple of ", kQK, " values per batch, got ", n,
+             " (use --hop-type f16)");
+      std::vector<uint8_t> q(dtype_row_bytes(DType::Q8_0, n));
+      cpu::quantize_row(DType::Q8_0, m.hidden.data(), q.data(), n);
+      w.put(uint64_t(n));
+      w.put_vec(q);
+      break;
+    }
     default:
       fail("activations cannot travel as ", dtype_name(hidden_type));
   }
@@ -127,6 +139,13 @@ BatchMessage decode_batch(std::span<const std::byte> bytes) {
     m.hidden.resize(half.size());
     for (size_t i = 0; i < half.size(); ++i)
       m.hidden[i] = hidden_type == DType::F16 ? f16_to_f32(half[i]) : bf16_to_f32(half[i]);
+  } else if (hidden_type == DType::Q8_0) {
+    const auto n = r.get<uint64_t>();
+    const auto q = r.get_vec<uint8_t>();
+    if (n % kQK != 0 || q.size() != dtype_row_bytes(DType::Q8_0, int64_t(n)))
+      fail("malformed batch message: ", q.size(), " bytes of q8_0 activations for ", n, " values");
+    m.hidden.resize(n);
+    cpu::dequantize_row_f32(DType::Q8_0, q.data(), m.hidden.data(), int64_t(n));
   } else {
     fail("malformed batch message: activation type ", uint32_t(hidden_type));
   }

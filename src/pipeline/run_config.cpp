@@ -89,8 +89,8 @@ void apply_parallel_config(RunConfig& c, const std::string& path) {
 
 DType hop_type_from_name(const std::string& name) {
   const auto t = dtype_from_name(name);
-  if (!t || (*t != DType::F32 && *t != DType::F16 && *t != DType::BF16))
-    fail("activation hop type must be f32, f16 or bf16, got '", name, "'");
+  if (!t || (*t != DType::F32 && *t != DType::F16 && *t != DType::BF16 && *t != DType::Q8_0))
+    fail("activation hop type must be f32, f16, bf16 or q8_0, got '", name, "'");
   return *t;
 }
 

@@ -37,7 +37,7 @@ struct RunConfig {
   DType kv_type = DType::F16;
   int64_t micro_batches = 0;   // batches in flight around the ring; 0: one per stage
   uint64_t kv_memory = 0;      // KV cache budget per rank in bytes; 0: the memory available
-  DType hop_type = DType::F32;  // activations between stages: F32, F16 or BF16
+  DType hop_type = DType::F32;  // activations between stages: F32, F16, BF16 or Q8_0
   std::string trace_path;      // Chrome/Perfetto trace of every rank's spans; empty: none
   // parallelism
   std::optional<int> pipeline_parallel_size;  // from ds_config; must equal the world size

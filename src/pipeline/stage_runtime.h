@@ -27,7 +27,8 @@ struct StageStats {
 
 class StageRuntime {
  public:
-  // `hop_type`: how activations travel to the next stage (F32, or F16/BF16 to halve the bytes).
+  // `hop_type`: how activations travel to the next stage (F32; F16/BF16: half the bytes; Q8_0:
+  // ~0.27 of them, 8-bit blocks of 32 with a scale each).
   StageRuntime(Transport& transport, LlamaStage& stage, int64_t n_slots, DType hop_type,
                TraceRecorder& trace);
 

@@ -58,23 +58,26 @@ grep -q "cannot read 'lots' as a memory size: use e.g. 512M or 4G" "$WORK/kv_bad
   { cat "$WORK/kv_bad.stderr"; fail "unreadable --kv-memory: unclear message"; }
 pass "KV budget checked before loading"
 
-# Activations on the hop in 16 bits: measure how many greedy completions change.
-for hop in f32 f16 bf16; do
+# Activations on the hop in 16 or 8 bits: measure how many greedy completions change.
+for hop in f32 f16 bf16 q8_0; do
   mpirun_llmpipe 3 120 run "${common[@]}" -o "$WORK/hop_$hop" --batch-size 3 --hop-type "$hop" \
     2> "$WORK/hop_$hop.stderr" || { cat "$WORK/hop_$hop.stderr"; fail "--hop-type $hop failed"; }
 done
-python3 - "$WORK" <<'PY' || fail "16-bit hops changed too many completions"
+python3 - "$WORK" <<'PY' || fail "16/8-bit hops changed too many completions"
 import json, sys
 def load(name):
     return {c["id"]: c["completion"] for c in map(json.loads, open(f"{sys.argv[1]}/{name}/completions.jsonl"))}
 exact = load("hop_f32")
-for hop in ("f16", "bf16"):
+for hop in ("f16", "bf16", "q8_0"):
     got = load(f"hop_{hop}")
     same = sum(got[i] == exact[i] for i in exact)
     print(f"--hop-type {hop}: {same}/{len(exact)} greedy completions (128 tokens) identical to f32 hops")
-    # Measured on stories260K: all identical. A rounding of the hidden state may flip a late
-    # near-tie, so allow one; more would mean the conversion is wrong.
-    assert same >= len(exact) - 1, (hop, same)
+    # 16 bits: a rounding of the hidden state may flip a late near-tie, so allow one; more would
+    # mean the conversion is wrong. 8 bits move this tiny model (64-wide hidden state) much
+    # more: over 64 prompts (bench/RESULTS.md) f16 kept 62 of 64 completions, bf16 51, q8_0 29,
+    # the first difference after a median 81 characters; all 3 here stay identical, and a
+    # wrong scale or block order would change them all.
+    assert same >= (len(exact) - 1 if hop != "q8_0" else 1), (hop, same)
 PY
 grep -q '"hop_type": "f16"' "$WORK/hop_f16/metrics.json" || fail "hop type not in metrics config"
-pass "16-bit activation hops"
+pass "16-bit and 8-bit activation hops"

@@ -5,6 +5,8 @@
 // mpirun in tests/integration.)
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <exception>
 #include <fstream>
 #include <thread>
@@ -153,6 +155,29 @@ TEST(PipelineMessages, BatchRoundTripsWithEveryHopType) {
     for (size_t i = 0; i < m.hidden.size(); ++i)
       EXPECT_LE(std::fabs(d.hidden[i] - m.hidden[i]), tol * std::fabs(m.hidden[i])) << dtype_name(hop);
   }
+}
+
+TEST(PipelineMessages, Q8_0HopsRoundWithinTheBlockScale) {
+  BatchMessage m;
+  m.positions = {0, 1};
+  m.slots = {0, 0};
+  m.hidden.resize(64);
+  for (size_t i = 0; i < m.hidden.size(); ++i) m.hidden[i] = std::sin(float(i) * 0.7f) * float(i + 1);
+  const BatchMessage d = decode_batch(encode_batch(m, DType::Q8_0));
+  ASSERT_EQ(d.hidden.size(), m.hidden.size());
+  // Each value is rounded to a multiple of its block's scale d = max|x| / 127 (stored in F16):
+  // error at most d / 2, plus the F16 rounding of d times the code (<= 127 * d * 2^-11).
+  for (size_t b = 0; b < m.hidden.size(); b += 32) {
+    float amax = 0;
+    for (size_t i = b; i < b + 32; ++i) amax = std::max(amax, std::fabs(m.hidden[i]));
+    const float scale = amax / 127;
+    for (size_t i = b; i < b + 32; ++i)
+      EXPECT_LE(std::fabs(d.hidden[i] - m.hidden[i]), scale / 2 + 127 * scale / 2048) << i;
+  }
+  EXPECT_LT(encode_batch(m, DType::Q8_0).size(), encode_batch(m, DType::F16).size());
+  m.hidden.resize(40);
+  test::expect_error([&] { encode_batch(m, DType::Q8_0); },
+                     {"multiple of 32 values", "--hop-type f16"});
 }
 
 TEST(PipelineMessages, MalformedBytesAreErrorsNotOverreads) {

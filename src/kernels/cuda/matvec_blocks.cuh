@@ -63,6 +63,20 @@ __device__ __forceinline__ void block_sum_to_thread0(float (&v)[kN]) {
   }
 }
 
+// The block's sums of acc [kRows][kTokens] written to out[t, m0 + r] (rows past M and tokens
+// past n_tokens skipped).
+template <int kRows, int kTokens>
+__device__ __forceinline__ void store_block_sums(float (&acc)[kRows * kTokens], float* out,
+                                                 int64_t M, int64_t m0, int n_tokens) {
+  block_sum_to_thread0(acc);
+  if (threadIdx.x != 0) return;
+#pragma unroll
+  for (int r = 0; r < kRows; ++r)
+#pragma unroll
+    for (int t = 0; t < kTokens; ++t)
+      if (t < n_tokens && m0 + r < M) out[t * M + m0 + r] = acc[r * kTokens + t];
+}
+
 // Precondition: K a multiple of 32; x 16-byte aligned; w in the split layout.
 template <typename Format, int kRows, int kTokens>
 __global__ void __launch_bounds__(kMatvecThreads)
@@ -118,13 +132,7 @@ __global__ void __launch_bounds__(kMatvecThreads)
       }
     }
   }
-  block_sum_to_thread0(acc);
-  if (threadIdx.x == 0)
-#pragma unroll
-    for (int r = 0; r < kRows; ++r)
-#pragma unroll
-      for (int t = 0; t < kTokens; ++t)
-        if (t < n_tokens && m0 + r < M) out[t * M + m0 + r] = acc[r * kTokens + t];
+  store_block_sums<kRows, kTokens>(acc, out, M, m0, n_tokens);
 }
 
 // Calls fn.template operator()<kTokens>() with the smallest of 1, 2, 4, 8 that is >= n: the

@@ -71,13 +71,7 @@ __global__ void __launch_bounds__(kMatvecThreads)
       }
     }
   }
-  block_sum_to_thread0(acc);
-  if (threadIdx.x == 0)
-#pragma unroll
-    for (int r = 0; r < kRows; ++r)
-#pragma unroll
-      for (int t = 0; t < kTokens; ++t)
-        if (t < n_tokens && m0 + r < M) out[t * M + m0 + r] = acc[r * kTokens + t];
+  store_block_sums<kRows, kTokens>(acc, out, M, m0, n_tokens);
 }
 
 // Precondition: K even, rows 4-byte aligned (cudaMalloc'd weights with even K are).

@@ -59,6 +59,10 @@ Plan make_plan(const RunConfig& c, int world_size) {
   p.split = c.layer_split.empty() ? balanced_split(h.n_layer, world_size)
                                   : split_from_counts(c.layer_split, h.n_layer, world_size);
   p.n_ctx = c.ctx_size > 0 ? std::min(c.ctx_size, h.n_ctx_train) : h.n_ctx_train;
+  // Checked here, before anything loads, rather than at the first send.
+  if (c.hop_type == DType::Q8_0 && h.n_embd % kQK != 0)
+    fail("--hop-type q8_0 needs a hidden size that is a multiple of ", kQK, "; this model's is ",
+         h.n_embd, ": use --hop-type f16");
   if (c.kv_memory > 0)
     for (size_t r = 0; r < p.split.size(); ++r)
       check_kv_fits(kv_shape(c, p, p.split[r]), c.kv_memory, cat("the budget (kv_memory)"), int(r));

@@ -22,6 +22,7 @@
 #include "core/error.h"
 #include "core/half.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "test_helpers.h"
 #include "kernels/cpu/cpu_isa.h"
 #include "kernels/cpu/packed_weights.h"
 #include "kernels/cpu/quantize.h"
@@ -120,6 +121,12 @@ void check_matmul(DType type, std::initializer_list<int64_t> ks) {
             const TensorView wp = be.place_weight(type, m, k, wbytes.data(), keep, WeightUse::Matmul);
             if (quantized && isa == CpuIsa::Avx512) {
               ASSERT_EQ(wp.packed_rows, cpu::kPackRows);
+              // Packed rows are interleaved: a row lookup must be refused, not read garbage.
+              keep.push_back(be.alloc(size_t(k) * sizeof(float)));
+              const TensorView row = keep.back().view(DType::F32, 1, k);
+              const int32_t id = 0;
+              test::expect_error([&] { be.get_rows(row, wp, std::span(&id, 1)); },
+                                 {"get_rows: the table is packed for matmul"});
             }
             be.matmul(y, x, wp);
             const auto got_placed = host(y);

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <exception>
 #include <fstream>
 #include <thread>
@@ -16,6 +17,7 @@
 #include "pipeline/messages.h"
 #include "pipeline/pipeline_run.h"
 #include "test_helpers.h"
+#include "tiny_model.h"
 #include "transport/inproc_transport.h"
 
 namespace llmpipe {
@@ -110,6 +112,21 @@ TEST(PipelineInProc, ConfigErrorsEndEveryRankWithoutLoading) {
   r = run_world(2, c);
   EXPECT_EQ(r.codes, (std::vector<int>{1, 1}));
   EXPECT_FALSE(std::filesystem::exists(c.output_dir + "/rank_0.log"));
+
+  // 8-bit hops need a hidden size in whole blocks of 32: refused at start, not at the first send.
+  c.micro_batches = 0;
+  c.model_path = dir.file("embd48.gguf");
+  test::TinyLlamaOptions narrow;
+  narrow.n_embd = 48;
+  test::write_tiny_llama(c.model_path, narrow);
+  c.hop_type = DType::Q8_0;
+  testing::internal::CaptureStderr();
+  r = run_world(2, c);
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(r.codes, (std::vector<int>{1, 1}));
+  EXPECT_NE(err.find("--hop-type q8_0 needs a hidden size that is a multiple of 32"),
+            std::string::npos) << err;
+  EXPECT_FALSE(std::filesystem::exists(c.output_dir + "/rank_0.log"));
 }
 
 TEST(PipelineInProc, AbortWakesBlockedRanks) {
@@ -178,6 +195,14 @@ TEST(PipelineMessages, Q8_0HopsRoundWithinTheBlockScale) {
   m.hidden.resize(40);
   test::expect_error([&] { encode_batch(m, DType::Q8_0); },
                      {"multiple of 32 values", "--hop-type f16"});
+
+  // A payload whose value count does not match its bytes is refused, not read past.
+  m.hidden.resize(64);
+  Bytes bytes = encode_batch(m, DType::Q8_0);
+  const size_t count_at = bytes.size() - dtype_row_bytes(DType::Q8_0, 64) - 2 * sizeof(uint64_t);
+  const uint64_t wrong = 96;
+  std::memcpy(bytes.data() + count_at, &wrong, sizeof(wrong));
+  test::expect_error([&] { decode_batch(bytes); }, {"malformed batch message", "q8_0"});
 }
 
 TEST(PipelineMessages, MalformedBytesAreErrorsNotOverreads) {

@@ -66,6 +66,11 @@ void dispatch_dtype(DType t, Fn&& fn) {
   }
 }
 
+// Host side: whether a device pointer allows 16-byte (float4 / uint4) loads.
+inline bool aligned16(const void* p) {
+  return (reinterpret_cast<uintptr_t>(p) & 15u) == 0;
+}
+
 inline unsigned blocks_for(int64_t n, int per_block) {
   return unsigned((n + per_block - 1) / per_block);
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/common.cuh"
 #include "kernels/cuda/cuda_backend.h"
 #include "kernels/cuda/graph_recorder.cuh"
 #include "kernels/cuda/ops.cuh"
@@ -29,9 +30,6 @@ void check_f32(TensorView t, const char* what) {
 void check_same_shape(TensorView a, TensorView b, const char* op) {
   LLMPIPE_CHECK(a.rows == b.rows && a.cols == b.cols, op, ": shapes [", a.rows, ", ", a.cols,
                 "] and [", b.rows, ", ", b.cols, "] differ");
-}
-bool aligned16(const void* p) {
-  return (reinterpret_cast<uintptr_t>(p) & 15u) == 0;
 }
 
 // CUDA graphs for decode steps unless LLMPIPE_CUDA_GRAPHS=0 (to compare, or to debug a kernel).
@@ -115,17 +113,15 @@ class CudaBackend final : public Backend {
     keep.push_back(alloc(v.bytes()));
     v.data = keep.back().data();
     const bool split = use == WeightUse::Matmul && (dtype == DType::Q8_0 || dtype == DType::Q4_0);
-    if (!split) {
-      CUDA_CHECK(cudaMemcpyAsync(v.data, host, v.bytes(), cudaMemcpyHostToDevice, stream_.get()));
-    } else {  // GGUF blocks to a staging buffer, rearranged from there (split_layout.cuh)
-      Buffer staging = alloc(v.bytes());
-      CUDA_CHECK(
-          cudaMemcpyAsync(staging.data(), host, v.bytes(), cudaMemcpyHostToDevice, stream_.get()));
+    Buffer staging;  // split: the GGUF blocks, rearranged from there (split_layout.cuh)
+    if (split) staging = alloc(v.bytes());
+    void* dst = split ? staging.data() : v.data;
+    CUDA_CHECK(cudaMemcpyAsync(dst, host, v.bytes(), cudaMemcpyHostToDevice, stream_.get()));
+    if (split) {
       cuda::split_quantized(v.data, staging.data(), dtype, rows, cols, stream_.get());
       v.packed_rows = cuda::kSplitScales;
-      CUDA_CHECK(cudaStreamSynchronize(stream_.get()));  // before staging is freed
     }
-    // The host bytes may be a temporary conversion: wait until they are copied.
+    // The host bytes may be a temporary conversion (and staging is freed on return): wait.
     CUDA_CHECK(cudaStreamSynchronize(stream_.get()));
     return v;
   }
@@ -203,7 +199,7 @@ class CudaBackend final : public Backend {
     if (in.rows == 0) return;
     use_device();
     const int64_t n = in.rows, K = in.cols, M = w.rows;
-    const bool few = n <= cuda::kMatvecMaxTokens && aligned16(in.data);
+    const bool few = n <= cuda::kMatvecMaxTokens && cuda::aligned16(in.data);
     float* y = static_cast<float*>(out.data);
     switch (w.dtype) {
       case DType::F32:

@@ -9,10 +9,6 @@ namespace {
 
 constexpr int kThreads = 256;
 
-bool aligned16(const void* p) {
-  return (reinterpret_cast<uintptr_t>(p) & 15u) == 0;
-}
-
 // The row's sum of squares, reduced over the block; every thread gets it.
 __device__ float block_sum(float v) {
   __shared__ float partial[kThreads / kWarp];

@@ -33,13 +33,20 @@ TEST(StageOffload, SplitsTheLayerRange) {
   EXPECT_TRUE(s.host->is_last);
 }
 
+// stories260K as one whole-model stage: its tensors, hyperparameters, spec and a KV shape.
+struct WholeModel {
+  std::shared_ptr<const gguf::Reader> file =
+      std::make_shared<const gguf::Reader>(gguf::Reader::open(test::model_path()));
+  GgufTensorSource source{file};
+  LlamaHParams h = hparams_from_gguf(*file);
+  StageSpec spec{{0, h.n_layer}, true, true};
+  KvCacheShape kv{h.n_layer, 1, 128, h.kv_dim(), DType::F32};
+};
+
 // Greedy generation and first-step logits are bit-identical for every split of the model.
 TEST(StageOffload, EverySplitMatchesTheWholeStage) {
-  const auto file = std::make_shared<const gguf::Reader>(gguf::Reader::open(test::model_path()));
-  const GgufTensorSource source{file};
-  const LlamaHParams h = hparams_from_gguf(*file);
-  const StageSpec spec{{0, h.n_layer}, true, true};
-  const KvCacheShape kv{h.n_layer, 1, 128, h.kv_dim(), DType::F32};
+  const WholeModel model;
+  const auto& [file, source, h, spec, kv] = model;
   const std::vector<int32_t> prompt = {1, 403, 407, 261, 378, 280, 204, 217};
   const StopRule stop{2, 24, 128};
 
@@ -92,11 +99,8 @@ class GraphCountingBackend : public CpuBackend {
 };
 
 TEST(StageOffload, EveryForwardPassIsOneGraphScope) {
-  const auto file = std::make_shared<const gguf::Reader>(gguf::Reader::open(test::model_path()));
-  const GgufTensorSource source{file};
-  const LlamaHParams h = hparams_from_gguf(*file);
-  const StageSpec spec{{0, h.n_layer}, true, true};
-  const KvCacheShape kv{h.n_layer, 1, 128, h.kv_dim(), DType::F32};
+  const WholeModel model;
+  const auto& [file, source, h, spec, kv] = model;
   for (const int64_t gpu_layers : {int64_t(-1), int64_t(1)}) {  // whole stage; head + host tail
     GraphCountingBackend device, host;
     auto stage = make_offloaded_stage(source, h, spec, device, gpu_layers < 0 ? nullptr : &host,

@@ -61,8 +61,18 @@ void run_bench(const BenchCliOptions& o) {
                              .batch = o.batch,
                              .weights = weight_placement_from_name(o.weights),
                              .backend = o.backend});
-  if (o.bw_mib > 0) ctx.bandwidth_gbs = measure_floor_bandwidth(bench.backend(), o);
-  const bool peak_reset = reset_peak_rss();  // the bandwidth buffer is gone: measure the model only
+  // The bandwidth of a shared machine drifts by tens of percent over minutes (other tenants):
+  // it is measured just before and just after the tg test, and the floor uses the higher of the
+  // two, so that a dip during one probe cannot flatter the fraction.
+  uint64_t model_peak = 0;  // the model's peak RSS, sampled before each probe's buffer
+  bool peak_reset = true;
+  auto probe = [&] {
+    model_peak = std::max(model_peak, peak_rss_bytes());
+    const double gbs = measure_floor_bandwidth(bench.backend(), o);
+    peak_reset = reset_peak_rss() && peak_reset;  // forget the probe's buffer
+    return gbs;
+  };
+  auto peak = [&] { return std::max(model_peak, peak_rss_bytes()); };
 
   ctx.model = bench.facts();
   if (!o.json) std::cout << markdown_header() << std::flush;
@@ -71,23 +81,27 @@ void run_bench(const BenchCliOptions& o) {
   if (o.n_prompt > 0) tests.push_back({o.n_prompt, 0, {}});
   if (o.n_gen > 0) tests.push_back({0, o.n_gen, {}});
   for (auto& t : tests) {
+    const bool floor = t.n_gen > 0 && o.bw_mib > 0;
+    const double before = floor ? probe() : 0;
     t.samples_ns = t.n_prompt > 0 ? bench.prefill(t.n_prompt, o.reps, o.warmup)
                                   : bench.decode(t.n_gen, o.reps, o.warmup);
     t.cpu_ns = bench.last_cpu_ns();
+    if (floor) ctx.bandwidth_gbs = std::max(before, probe());
     if (o.json)
-      std::cout << json_record(ctx, t, peak_rss_bytes()).dump() << std::endl;
+      std::cout << json_record(ctx, t, peak()).dump() << std::endl;
     else
       std::cout << markdown_row(ctx, t) << std::flush;
   }
   std::FILE* info = o.json ? stderr : stdout;
   std::fprintf(info, "\nbackend: %s; weights read per decoded token: %s; peak RSS: %s%s\n",
                bench.backend_name().c_str(), human_size(ctx.model.decode_bytes).c_str(),
-               human_size(peak_rss_bytes()).c_str(),
+               human_size(peak()).c_str(),
                peak_reset ? "" : " (includes the bandwidth buffer)");
   if (ctx.bandwidth_gbs > 0)
     std::fprintf(info,
-                 "bw floor: fraction of the measured read bandwidth (%.2f GB/s) that decoding "
-                 "achieves reading every weight once per token (1 = at the floor)\n",
+                 "bw floor: fraction of the measured read bandwidth (%.2f GB/s, the higher of the "
+                 "probes before and after the tg test) that decoding achieves reading every "
+                 "weight once per token (1 = at the floor)\n",
                  ctx.bandwidth_gbs);
   std::fprintf(info,
                "cpu util: process CPU time / (wall time x threads); well below 1 means other "

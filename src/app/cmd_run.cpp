@@ -37,7 +37,7 @@ uint64_t parse_byte_size(const std::string& text) {
 struct RunFlags {
   std::string exp_config, parallel_config;
   RunConfig overrides;  // only fields whose flag was given are applied
-  std::string layer_split, kv_type, kv_memory, hop_type, dtype, weights;
+  std::string layer_split, kv_type, kv_memory, hop_type, hop_transport, dtype, weights;
 };
 
 }  // namespace
@@ -76,6 +76,8 @@ void register_run(CLI::App& app, int* argc, char*** argv) {
   cmd->add_option("--kv-memory", f->kv_memory, "KV cache budget per rank, e.g. 512M or 4G (default: the memory available); checked before loading");
   cmd->add_option("--hop-type", f->hop_type, "Activations between stages: f32 (default, exact), f16 or bf16 (half the bytes), q8_0 (8-bit blocks, ~0.27 of the bytes)")
       ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0"}));
+  cmd->add_option("--hop-transport", f->hop_transport, "How activations travel between stages: auto (default: NCCL between distinct GPUs, else MPI through host memory), mpi, or nccl (fail at start where a hop cannot)")
+      ->check(CLI::IsMember({"auto", "mpi", "nccl"}));
   cmd->add_option("--weights", f->weights, "CPU weight memory: packed (default: Q4_0/Q8_0 repacked for the SIMD kernels), mmap (compute from the file mapping) or copy")
       ->check(CLI::IsMember({"packed", "mmap", "copy"}));
   cmd->add_option("--trace", o.trace_path, "Write a Chrome/Perfetto trace of every rank's compute, send and receive spans here");
@@ -114,6 +116,7 @@ void register_run(CLI::App& app, int* argc, char*** argv) {
     if (!f->kv_type.empty()) c.kv_type = *dtype_from_name(f->kv_type);
     if (!f->kv_memory.empty()) c.kv_memory = parse_byte_size(f->kv_memory);
     if (!f->hop_type.empty()) c.hop_type = hop_type_from_name(f->hop_type);
+    if (!f->hop_transport.empty()) c.hop_transport = hop_transport_from_name(f->hop_transport);
     if (!f->weights.empty()) c.weights = weight_placement_from_name(f->weights);
     if (given("--trace")) c.trace_path = o.trace_path;
     if (!f->layer_split.empty()) c.layer_split = parse_layer_counts(f->layer_split);

@@ -109,4 +109,12 @@ std::optional<double> device_read_bandwidth_gbs([[maybe_unused]] Backend& backen
   return std::nullopt;
 }
 
+std::optional<std::string> gpu_uuid([[maybe_unused]] Backend& backend) {
+#ifdef LLMPIPE_HAVE_CUDA
+  return cuda_backend_uuid(backend);
+#else
+  return std::nullopt;
+#endif
+}
+
 }  // namespace llmpipe

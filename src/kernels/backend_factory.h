@@ -51,4 +51,8 @@ std::optional<DeviceMemory> device_memory(Backend& backend);
 // floor); nullopt for the CPU backend, whose floor bench/bandwidth.h measures.
 std::optional<double> device_read_bandwidth_gbs(Backend& backend, size_t bytes);
 
+// The UUID of a GPU backend's device (unique across nodes: tells whether two ranks share a
+// GPU); nullopt for the CPU backend.
+std::optional<std::string> gpu_uuid(Backend& backend);
+
 }  // namespace llmpipe

@@ -10,6 +10,9 @@ namespace llmpipe {
 
 namespace {
 
+// In place of an activation type: the activations follow over the hop's device link.
+constexpr uint32_t kHiddenOnDevice = 0xD0;
+
 class Writer {
  public:
   template <typename T>
@@ -70,6 +73,11 @@ Bytes encode_batch(const BatchMessage& m, DType hidden_type) {
   w.put_vec(m.slots);
   w.put_vec(m.logit_rows);
   w.put_vec(m.samples);
+  if (m.hidden_on_device) {
+    if (!m.hidden.empty()) fail("a batch with device activations carries host activations too");
+    w.put(kHiddenOnDevice);
+    return w.take();
+  }
   w.put(uint32_t(hidden_type));
   switch (hidden_type) {
     case DType::F32:
@@ -131,8 +139,11 @@ BatchMessage decode_batch(std::span<const std::byte> bytes) {
   m.slots = r.get_vec<int32_t>();
   m.logit_rows = r.get_vec<int32_t>();
   m.samples = r.get_vec<SampleSpec>();
-  const auto hidden_type = DType(r.get<uint32_t>());
-  if (hidden_type == DType::F32) {
+  const auto type_code = r.get<uint32_t>();
+  const auto hidden_type = DType(type_code);
+  if (type_code == kHiddenOnDevice) {
+    m.hidden_on_device = true;
+  } else if (hidden_type == DType::F32) {
     m.hidden = r.get_vec<float>();
   } else if (hidden_type == DType::F16 || hidden_type == DType::BF16) {
     const auto half = r.get_vec<uint16_t>();

@@ -33,6 +33,8 @@ struct BatchMessage {
   std::vector<int32_t> logit_rows;        // batch rows whose logits are sampled
   std::vector<SampleSpec> samples;        // [logit_rows]
   std::vector<float> hidden;              // [n_tokens * n_embd]
+  // The hidden states travel over the hop's device link (NCCL) instead: `hidden` stays empty.
+  bool hidden_on_device = false;
 };
 
 struct TokensMessage {
@@ -42,7 +44,8 @@ struct TokensMessage {
 
 enum class MessageKind : uint32_t { Batch = 1, Shutdown = 2, Tokens = 3 };
 
-// `hidden_type` F16 or BF16 halves the activation bytes on the wire (decoded back to F32).
+// `hidden_type` F16 or BF16 halves the activation bytes on the wire (decoded back to F32);
+// ignored when m.hidden_on_device (no activation bytes at all).
 Bytes encode_batch(const BatchMessage& m, DType hidden_type = DType::F32);
 Bytes encode_shutdown();
 Bytes encode_tokens(const TokensMessage& m);

@@ -151,8 +151,11 @@ int run_rank(Transport& t, const RunConfig& c, Plan& plan, RankLog& log) {
     log.line(cat("checkpoint files opened: ", files.size(), " (", join(files), ")"));
   log.line(cat("bytes mapped: ", bytes, ", KV cache: ", kv.bytes(), " bytes (",
                c.batch_size, " slots x ", plan.n_ctx, " positions, ", dtype_name(c.kv_type), ")"));
+  StageLinks links = connect_stage_links(t, c.hop_transport, c.hop_type, stage.backend(),
+                                         stage.output_backend());
+  if (!links.describe.empty()) log.line(links.describe);
   TraceRecorder trace(!c.trace_path.empty());
-  StageRuntime runtime(t, stage, c.batch_size, c.hop_type, trace);
+  StageRuntime runtime(t, stage, c.batch_size, c.hop_type, trace, std::move(links));
   runtime.stats().load_s = seconds_since(t_load);
   log.line(cat("load time: ", runtime.stats().load_s, " s, resident memory: ", resident_bytes(),
                " bytes"));

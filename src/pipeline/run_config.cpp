@@ -70,6 +70,9 @@ void apply_exp_config(RunConfig& c, const std::string& path) {
   std::string hop;
   read(j, path, "hop_type", knobs, hop);
   if (!hop.empty()) c.hop_type = hop_type_from_name(hop);
+  std::string hop_transport;
+  read(j, path, "hop_transport", knobs, hop_transport);
+  if (!hop_transport.empty()) c.hop_transport = hop_transport_from_name(hop_transport);
   read(j, path, "trace_path", {nullptr, "outputs"}, c.trace_path);
   read(j, path, "backend", knobs, c.backend);
   read(j, path, "gpu_layers", knobs, c.gpu_layers);
@@ -123,6 +126,9 @@ void validate_run_config(const RunConfig& c, int world_size) {
   if (c.kv_type != DType::F16 && c.kv_type != DType::F32) fail("kv type must be f16 or f32");
   resolve_backend_kind(c.backend);  // unknown names, or cuda in a build without it
   check_gpu_layers(c.gpu_layers, c.backend);
+  if (c.hop_transport == HopTransport::Nccl && resolve_backend_kind(c.backend) != "cuda")
+    fail("--hop-transport nccl needs the CUDA backend (--backend cuda, or auto with a GPU), not ",
+         c.backend, ": NCCL moves activations between GPUs");
   if (!c.layer_split.empty() && int(c.layer_split.size()) != world_size)
     fail("layer split has ", c.layer_split.size(), " entries but the job has ", world_size,
          " ranks");
@@ -146,6 +152,7 @@ json RunConfig::to_json() const {
           {"micro_batches", micro_batches},
           {"kv_memory", kv_memory},
           {"hop_type", std::string(dtype_name(hop_type))},
+          {"hop_transport", hop_transport_name(hop_transport)},
           {"weights", weight_placement_name(weights)},
           {"trace_path", trace_path},
           {"pipeline_parallel_size", pipeline_parallel_size ? json(*pipeline_parallel_size) : json()},

@@ -14,6 +14,7 @@
 #include "core/dtype.h"
 #include "kernels/backend.h"
 #include "runtime/sampler.h"
+#include "transport/device_link.h"
 
 namespace llmpipe {
 
@@ -38,6 +39,9 @@ struct RunConfig {
   int64_t micro_batches = 0;   // batches in flight around the ring; 0: one per stage
   uint64_t kv_memory = 0;      // KV cache budget per rank in bytes; 0: the memory available
   DType hop_type = DType::F32;  // activations between stages: F32, F16, BF16 or Q8_0
+  // How they travel: NCCL between GPUs where possible (auto), always through host memory and
+  // MPI (mpi), or NCCL on every hop, failing at start where a hop cannot (nccl).
+  HopTransport hop_transport = HopTransport::Auto;
   std::string trace_path;      // Chrome/Perfetto trace of every rank's spans; empty: none
   // parallelism
   std::optional<int> pipeline_parallel_size;  // from ds_config; must equal the world size

@@ -16,25 +16,35 @@ double seconds(Clock::time_point a, Clock::time_point b) {
 }  // namespace
 
 StageRuntime::StageRuntime(Transport& transport, LlamaStage& stage, int64_t n_slots,
-                           DType hop_type, TraceRecorder& trace)
+                           DType hop_type, TraceRecorder& trace, StageLinks links)
     : transport_(transport),
       stage_(stage),
       hop_type_(hop_type),
       trace_(trace),
+      links_(std::move(links)),
       samplers_(size_t(n_slots)) {}
+
+void StageRuntime::load_input(BatchMessage& msg, int64_t n) {
+  const int64_t d = stage_.hparams().n_embd;
+  if (msg.hidden_on_device) {
+    if (!links_.prev)
+      fail("batch ", msg.batch_id, " sent its activations over NCCL, but this rank has no NCCL",
+           " link with the previous one: the ranks were started with different settings?");
+    links_.prev->recv(stage_.input(n));  // queued before the forward pass on the same stream
+    return;
+  }
+  if (int64_t(msg.hidden.size()) != n * d)
+    fail("batch ", msg.batch_id, " carries ", msg.hidden.size(), " activations for ", n,
+         " tokens of width ", d, ": the ranks run different models?");
+  stage_.backend().from_host(stage_.input(n), msg.hidden);
+}
 
 std::optional<TokensMessage> StageRuntime::process(BatchMessage& msg,
                                                    std::span<const int32_t> tokens) {
   std::optional<NvtxRange> nvtx(std::in_place, "stage compute");
   const auto t0 = Clock::now();
   const int64_t n = int64_t(msg.positions.size());
-  const int64_t d = stage_.hparams().n_embd;
-  if (!stage_.spec().is_first) {
-    if (int64_t(msg.hidden.size()) != n * d)
-      fail("batch ", msg.batch_id, " carries ", msg.hidden.size(), " activations for ", n,
-           " tokens of width ", d, ": the ranks run different models?");
-    stage_.backend().from_host(stage_.input(n), msg.hidden);
-  }
+  if (!stage_.spec().is_first) load_input(msg, n);
   const BatchLayout layout{msg.positions, msg.slots, msg.batch_id};
   const TensorView out = stage_.forward(layout, tokens, msg.logit_rows);
   ++stats_.batches;
@@ -43,8 +53,14 @@ std::optional<TokensMessage> StageRuntime::process(BatchMessage& msg,
   std::optional<TokensMessage> result;
   if (stage_.spec().is_last) {
     result = sample(msg, out);
+  } else if (links_.next) {
+    // Wait for the pass here, so that compute time is the GPU's; the send is queued below.
+    stage_.output_backend().synchronize();
+    msg.hidden.clear();
+    msg.hidden_on_device = true;
   } else {
-    msg.hidden.resize(size_t(n * d));
+    msg.hidden.resize(size_t(n * stage_.hparams().n_embd));
+    msg.hidden_on_device = false;
     stage_.output_backend().to_host(msg.hidden, out);
   }
   const auto t1 = Clock::now();
@@ -56,8 +72,12 @@ std::optional<TokensMessage> StageRuntime::process(BatchMessage& msg,
   const NvtxRange nvtx_send("stage send");
   if (result)  // last stage: the sampled tokens go back to rank 0
     transport_.send(0, Channel::Tokens, encode_tokens(*result));
-  else
+  else {
+    // The device send first: the receiver queues its receive when the header arrives, and the
+    // sender's stream waits for that receive (the header must not wait for the stream).
+    if (msg.hidden_on_device) links_.next->send(out);
     transport_.send(transport_.rank() + 1, Channel::Activations, encode_batch(msg, hop_type_));
+  }
   const auto t2 = Clock::now();
   stats_.send_wait_s += seconds(t1, t2);
   trace_.add("send", msg.batch_id, n, t1, t2);

@@ -11,6 +11,7 @@
 #include "model/llama_stage.h"
 #include "pipeline/messages.h"
 #include "pipeline/trace.h"
+#include "transport/device_link.h"
 #include "transport/transport.h"
 
 namespace llmpipe {
@@ -28,9 +29,10 @@ struct StageStats {
 class StageRuntime {
  public:
   // `hop_type`: how activations travel to the next stage (F32; F16/BF16: half the bytes; Q8_0:
-  // ~0.27 of them, 8-bit blocks of 32 with a scale each).
+  // ~0.27 of them, 8-bit blocks of 32 with a scale each). `links`: the hops that carry
+  // activations device to device (connect_stage_links); the others go through host memory.
   StageRuntime(Transport& transport, LlamaStage& stage, int64_t n_slots, DType hop_type,
-               TraceRecorder& trace);
+               TraceRecorder& trace, StageLinks links = {});
 
   // Runs `msg` through the stage (first stage: embeds `tokens`; others: msg.hidden).
   // Returns the sampled tokens when this is the last stage and rank 0 (P = 1); otherwise sends
@@ -50,11 +52,13 @@ class StageRuntime {
 
  private:
   TokensMessage sample(const BatchMessage& msg, TensorView logits);
+  void load_input(BatchMessage& msg, int64_t n);  // not-first stages: the batch's activations
 
   Transport& transport_;
   LlamaStage& stage_;
   DType hop_type_;
   TraceRecorder& trace_;
+  StageLinks links_;
   StageStats stats_;
   std::vector<std::optional<Sampler>> samplers_;  // last stage: one per KV slot
   std::vector<float> logits_host_;

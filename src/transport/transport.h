@@ -13,6 +13,7 @@ enum class Channel : int {
   Activations = 1,  // stage s -> s+1: batches and control (shutdown)
   Tokens = 2,       // last stage -> stage 0: sampled tokens
   Stats = 3,        // every rank -> rank 0 at the end: timings for metrics.json
+  Setup = 4,        // neighbours, once at start: how their hop carries activations (device_link.h)
 };
 
 using Bytes = std::vector<std::byte>;

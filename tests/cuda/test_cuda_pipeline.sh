@@ -2,7 +2,10 @@
 # The pipeline on the GPU: P = 1 and P = 2 ranks sharing one GPU (mpirun -n 2 ... --backend
 # cuda), and P = 2 with --gpu-layers 1 (each stage's other layers on the CPU): greedy
 # completions identical to llama.cpp's reference (as the CPU gives them), and the device memory
-# plan in each rank's log. Exits 77 (CTest: skipped) when no GPU is visible.
+# plan in each rank's log. Activation hops: ranks sharing a GPU take the host path (and
+# --hop-transport nccl is refused at start, on every rank, without a hang); with two GPUs,
+# P = 2 over NCCL gives the reference completions too. Exits 77 (CTest: skipped) when no GPU
+# is visible.
 source "$(dirname "$0")/../integration/lib.sh"
 
 if ! command -v nvidia-smi >/dev/null || ! nvidia-smi -L >/dev/null 2>&1; then
@@ -11,7 +14,14 @@ if ! command -v nvidia-smi >/dev/null || ! nvidia-smi -L >/dev/null 2>&1; then
 fi
 
 reference_prompts "$WORK/prompts.jsonl"
-for run in "1 f16" "1 f32" "2 f16" "2 f32" "2 f16 --gpu-layers 1"; do
+gpus=$(nvidia-smi -L | grep -c '^GPU')
+runs=("1 f16" "1 f32" "2 f16" "2 f32" "2 f16 --gpu-layers 1")
+if (( gpus >= 2 )); then
+  runs+=("2 f32 --hop-transport nccl")
+else
+  echo "skipped: P = 2 over NCCL needs two GPUs, this machine has $gpus (not counted as passed)"
+fi
+for run in "${runs[@]}"; do
   read -r p kv extra <<< "$run"
   extra=${extra:-}
   out="$WORK/p$p-$kv${extra// /}"
@@ -32,3 +42,25 @@ PY
   [[ -z "$extra" ]] || grep -q "offload: layers" "$out/rank_0.log" || fail "no offload line"
   pass "P=$p, kv $kv $extra: completions identical to the reference on --backend cuda"
 done
+
+# The hop of P = 2: on one GPU both ranks share it, so the host path, and the log says why.
+if (( gpus == 1 )); then
+  grep -q "hop 0 -> 1: MPI through host memory: both ranks use GPU-" "$WORK/p2-f16/rank_0.log" ||
+    fail "rank 0's log does not say why the shared-GPU hop takes the host path"
+  pass "ranks sharing a GPU: activations through host memory, with the reason in the log"
+  set +e
+  mpirun_llmpipe 2 120 run -m "$MODEL" --prompts "$WORK/prompts.jsonl" -o "$WORK/nccl-shared" \
+    --max-new-tokens 8 --threads 1 --backend cuda --hop-transport nccl \
+    > "$WORK/nccl-shared.stdout" 2> "$WORK/nccl-shared.stderr"
+  code=$?
+  set -e
+  (( code != 0 && code != 124 && code != 137 )) ||
+    fail "--hop-transport nccl on a shared GPU: exit $code (expected a refusal, not success or a hang)"
+  grep -q "hop 0 -> 1 cannot use NCCL: both ranks use GPU-" "$WORK/nccl-shared.stderr" ||
+    { cat "$WORK/nccl-shared.stderr"; fail "no clear refusal of NCCL on a shared GPU"; }
+  pass "--hop-transport nccl on a shared GPU: refused at start with the reason (exit $code)"
+else
+  grep -q "hop 0 -> 1: NCCL" "$WORK/p2-f32--hop-transportnccl/rank_0.log" ||
+    fail "rank 0's log does not show the NCCL hop"
+  pass "P = 2 on two GPUs: activations over NCCL"
+fi

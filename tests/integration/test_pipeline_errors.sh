@@ -25,6 +25,7 @@ expect_failure bad-split "layer split sums to 4 layers but the model has 5" 2 --
 expect_failure missing-model "model path /nonexistent/model.gguf does not exist" 2 -m /nonexistent/model.gguf
 echo '{"model": {"model_path": 42}}' > "$WORK/bad_exp.json"
 expect_failure bad-exp-config "field model_path has the wrong type" 1 --exp-config "$WORK/bad_exp.json"
+expect_failure nccl-on-cpu "--hop-transport nccl needs the CUDA backend" 2 --hop-transport nccl
 head -c 100000 "$MODEL" > "$WORK/truncated.gguf"
 expect_failure truncated-model "lies past the end of the file" 2 -m "$WORK/truncated.gguf"
 
@@ -53,3 +54,7 @@ assert "does not fit the context of 256 tokens" in by_line[4], by_line
 assert json.load(open(f"{out}/metrics.json"))["errors"] == 3
 PY
 pass "malformed prompt lines"
+# Each rank's log says how its hops carry activations, and why.
+grep -q "hop 0 -> 1: MPI through host memory: rank 0 keeps its activations in host memory" \
+  "$WORK/mixed/rank_1.log" || { cat "$WORK/mixed/rank_1.log"; fail "rank 1's log lacks its hop's path"; }
+pass "hop path and reason in the rank logs"

@@ -1,7 +1,8 @@
-// Error checks for CUDA runtime, cuBLAS and NCCL calls: a failure throws llmpipe::Error naming
+// Error checks for CUDA runtime and cuBLAS calls: a failure throws llmpipe::Error naming
 // the call, the library's message, file and line (kernels fail asynchronously, so the call that
 // reports an error is not always the one that caused it; CUDA_LAUNCH_BLOCKING=1 pins it down).
 // Device code only: include from .cu files, never from model or pipeline code.
+// (NCCL is loaded at run time; its check lives in transport/nccl_link.cpp.)
 #pragma once
 
 #include <cublas_v2.h>
@@ -37,13 +38,3 @@ namespace llmpipe::cuda {
 // After a kernel launch: reports bad launch configurations at the launch site.
 #define CUDA_CHECK_LAUNCH() CUDA_CHECK(cudaGetLastError())
 
-// NCCL_CHECK is available where nccl.h was included first (the NCCL transport, if built).
-#ifdef NCCL_H_
-#define NCCL_CHECK(call)                                                                   \
-  do {                                                                                     \
-    const ncclResult_t llmpipe_nr_ = (call);                                               \
-    if (llmpipe_nr_ != ncclSuccess)                                                        \
-      ::llmpipe::cuda::throw_cuda_error(#call, "NCCL", ncclGetErrorString(llmpipe_nr_),    \
-                                        int(llmpipe_nr_), __FILE__, __LINE__);             \
-  } while (0)
-#endif

@@ -71,6 +71,19 @@ class CudaBackend final : public Backend {
   }
 
   int device() const { return options_.device; }
+  cudaStream_t stream() const { return stream_.get(); }
+  // The device's UUID as nvidia-smi prints it ("GPU-" and 32 hex digits in 5 groups).
+  std::string uuid() const {
+    std::string s = "GPU-";
+    static const char* hex = "0123456789abcdef";
+    for (int i = 0; i < 16; ++i) {
+      const auto b = static_cast<unsigned char>(props_.uuid.bytes[i]);
+      if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
+      s += hex[b >> 4];
+      s += hex[b & 15];
+    }
+    return s;
+  }
 
   CudaMemoryInfo memory() {
     use_device();
@@ -448,6 +461,17 @@ std::optional<int> cuda_backend_device(Backend& backend) {
   auto* cuda = dynamic_cast<CudaBackend*>(&backend);
   if (!cuda) return std::nullopt;
   return cuda->device();
+}
+
+std::optional<std::string> cuda_backend_uuid(Backend& backend) {
+  auto* cuda = dynamic_cast<CudaBackend*>(&backend);
+  if (!cuda) return std::nullopt;
+  return cuda->uuid();
+}
+
+void* cuda_backend_stream(Backend& backend) {
+  auto* cuda = dynamic_cast<CudaBackend*>(&backend);
+  return cuda ? static_cast<void*>(cuda->stream()) : nullptr;
 }
 
 uint64_t cuda_reserved_workspace_bytes(const CudaBackendOptions& options) {

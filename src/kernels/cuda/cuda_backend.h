@@ -42,6 +42,13 @@ std::optional<CudaMemoryInfo> cuda_backend_memory(Backend& backend);
 // The device a CUDA backend runs on; nullopt when `backend` is not a CUDA backend.
 std::optional<int> cuda_backend_device(Backend& backend);
 
+// The UUID of that device ("GPU-xxxxxxxx-..."), unique across nodes; nullopt as above.
+std::optional<std::string> cuda_backend_uuid(Backend& backend);
+
+// A CUDA backend's stream, as an opaque pointer (a cudaStream_t) for code that queues work
+// beside the backend's own (NCCL hops); nullptr when `backend` is not a CUDA backend.
+void* cuda_backend_stream(Backend& backend);
+
 // Read bandwidth of the device's memory in GB/s (10^9 bytes/s): the best of `passes` timed
 // reads of a `bytes` buffer, after one warm-up. The decode floor of `llmpipe bench`.
 double cuda_read_bandwidth_gbs(int device, size_t bytes, int passes = 5);

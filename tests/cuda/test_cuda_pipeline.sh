@@ -24,9 +24,10 @@ fi
 for run in "${runs[@]}"; do
   read -r p kv extra <<< "$run"
   extra=${extra:-}
+  read -r -a extra_args <<< "$extra"
   out="$WORK/p$p-$kv${extra// /}"
   mpirun_llmpipe "$p" 300 run -m "$MODEL" --prompts "$WORK/prompts.jsonl" -o "$out" \
-    --max-new-tokens 128 --threads 1 --backend cuda --kv-type "$kv" --batch-size 2 $extra \
+    --max-new-tokens 128 --threads 1 --backend cuda --kv-type "$kv" --batch-size 2 "${extra_args[@]}" \
     > "$out.stdout" 2> "$out.stderr" || { cat "$out.stderr"; fail "P=$p kv $kv $extra run failed"; }
   python3 - "$out" "$REFERENCE" <<'PY' || fail "P=$p kv $kv outputs differ from the reference"
 import json, sys

@@ -14,7 +14,7 @@ command -v shellcheck >/dev/null 2>&1 ||
 # Shell scripts: *.sh, *.sbatch, and extension-less files whose first line names bash or sh.
 list_scripts() {
   local dir f
-  for dir in scripts deploy tests/integration bench .ci; do
+  for dir in scripts deploy tests/integration tests/cuda bench .ci; do
     [[ -d "$dir" ]] || continue
     while IFS= read -r -d '' f; do
       case "$f" in

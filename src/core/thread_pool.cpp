@@ -42,9 +42,30 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     fn(0, n, 0);
     return;
   }
-  job_ = &fn;
   job_n_ = n;
   job_grain_ = grain;
+  job_dynamic_ = false;
+  publish_and_run(fn);
+}
+
+void ThreadPool::parallel_for_dynamic(int64_t n,
+                                      const std::function<void(int64_t, int64_t, int)>& fn,
+                                      int64_t chunk) {
+  if (n <= 0) return;
+  if (chunk < 1) fail("parallel_for_dynamic: chunk of ", chunk, " items");
+  if (n_threads_ == 1 || n <= chunk) {
+    fn(0, n, 0);
+    return;
+  }
+  job_n_ = n;
+  job_grain_ = chunk;
+  job_dynamic_ = true;
+  next_chunk_.store(0, std::memory_order_relaxed);
+  publish_and_run(fn);
+}
+
+void ThreadPool::publish_and_run(const std::function<void(int64_t, int64_t, int)>& fn) {
+  job_ = &fn;
   pending_.store(n_threads_ - 1, std::memory_order_relaxed);
   job_id_.fetch_add(1, std::memory_order_seq_cst);  // publishes the job
   // A worker that went to sleep registered in sleepers_ before re-checking job_id_ under mu_:
@@ -53,13 +74,25 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     { std::lock_guard lock(mu_); }
     start_cv_.notify_all();
   }
-  const auto [b, e] = chunk(n, grain, n_threads_, 0);
-  if (b < e) fn(b, e, 0);
+  run_share(0);
   // The other chunks take about as long as ours: poll, yielding now and then in case a worker
   // shares this core (more ranks than cores).
   for (int i = 0; pending_.load(std::memory_order_acquire) != 0; ++i) {
     if (i % 64 == 63) std::this_thread::yield();
     else cpu_relax();
+  }
+}
+
+void ThreadPool::run_share(int index) {
+  if (!job_dynamic_) {
+    const auto [b, e] = chunk(job_n_, job_grain_, n_threads_, index);
+    if (b < e) (*job_)(b, e, index);
+    return;
+  }
+  for (;;) {
+    const int64_t b = next_chunk_.fetch_add(1, std::memory_order_relaxed) * job_grain_;
+    if (b >= job_n_) return;
+    (*job_)(b, std::min(job_n_, b + job_grain_), index);
   }
 }
 
@@ -90,8 +123,7 @@ void ThreadPool::worker(int index) {
   uint64_t seen = 0;
   while (wait_for_job(seen)) {
     seen = job_id_.load(std::memory_order_acquire);
-    const auto [b, e] = chunk(job_n_, job_grain_, n_threads_, index);
-    if (b < e) (*job_)(b, e, index);
+    run_share(index);
     pending_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }

@@ -31,12 +31,21 @@ class ThreadPool {
   // multiples of `grain` (except the end) so that kernels can keep blocks whole.
   void parallel_for(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn,
                     int64_t grain = 1);
+  // Calls fn(begin, end, thread_index) on the chunks [i * chunk, (i + 1) * chunk) ∩ [0, n),
+  // each thread taking the next untaken chunk when it finishes one (an atomic counter). For
+  // memory-bound kernels on shared machines: when one core is slowed (another tenant, an
+  // interrupt), a static split leaves the other thread idle at the end while half the memory
+  // bandwidth goes unused; here the other thread takes over the slowed one's chunks.
+  void parallel_for_dynamic(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn,
+                            int64_t chunk);
 
   // How long an idle worker polls for the next job before it sleeps.
   static constexpr std::chrono::microseconds kSpin{200};
 
  private:
   void worker(int index);
+  void run_share(int index);  // this thread's part of the current job
+  void publish_and_run(const std::function<void(int64_t, int64_t, int)>& fn);
   bool wait_for_job(uint64_t seen);  // false: stop
 
   int n_threads_;
@@ -44,6 +53,8 @@ class ThreadPool {
   // The job: written by parallel_for before job_id_ is bumped (release), read after (acquire).
   const std::function<void(int64_t, int64_t, int)>* job_ = nullptr;
   int64_t job_n_ = 0, job_grain_ = 1;
+  bool job_dynamic_ = false;
+  std::atomic<int64_t> next_chunk_{0};  // dynamic jobs: the first chunk not yet taken
   std::atomic<uint64_t> job_id_{0};
   std::atomic<int> pending_{0};  // workers still running the current job
   std::atomic<int> sleepers_{0};  // workers blocked on start_cv_

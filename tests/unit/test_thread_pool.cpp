@@ -3,6 +3,7 @@
 // longer than ThreadPool::kSpin).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -34,6 +35,53 @@ TEST(ThreadPool, CoversEveryItemOnceBackToBack) {
     for (int rep = 0; rep < 200; ++rep)  // workers still polling between these
       for (int64_t n : {1, 2, 7, 16, 33, 1000}) check_job(pool, n, rep % 2 ? 16 : 1);
   }
+}
+
+// The same for parallel_for_dynamic: chunks of exactly `chunk` items (the last may be short).
+void check_dynamic_job(ThreadPool& pool, int64_t n, int64_t chunk) {
+  std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+  std::atomic<int> bad_chunks{0};
+  pool.parallel_for_dynamic(n, [&](int64_t b, int64_t e, int thread) {
+    if (b % chunk != 0 || (e - b != chunk && e != n) || thread < 0 || thread >= pool.size())
+      bad_chunks.fetch_add(1);
+    for (int64_t i = b; i < e; ++i) hits[size_t(i)].fetch_add(1);
+  }, chunk);
+  ASSERT_EQ(bad_chunks.load(), 0) << "n=" << n << " chunk=" << chunk;
+  for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[size_t(i)].load(), 1) << "item " << i << " of " << n;
+}
+
+TEST(ThreadPool, DynamicChunksCoverEveryItemOnceBetweenStaticJobs) {
+  for (int threads : {1, 2, 3, 5}) {
+    ThreadPool pool(threads);
+    for (int rep = 0; rep < 100; ++rep)
+      for (int64_t n : {1, 7, 16, 33, 1000}) {
+        check_dynamic_job(pool, n, rep % 2 ? 16 : 1);
+        check_job(pool, n, 16);  // a static job right after a dynamic one, and the reverse
+      }
+  }
+  ThreadPool pool(2);
+  EXPECT_THROW(pool.parallel_for_dynamic(10, [](int64_t, int64_t, int) {}, 0), Error);
+}
+
+TEST(ThreadPool, DynamicChunksGoToTheThreadThatIsFree) {
+  // The thread with the first chunk holds it until every other chunk is done: only threads
+  // that take whatever chunk is next can finish them (a static split would leave that
+  // thread's share undone). The wait gives up after 60 s so that a failure is not a hang.
+  ThreadPool pool(3);
+  constexpr int64_t kChunks = 40;
+  std::atomic<int64_t> done{0};
+  std::atomic<bool> first{true}, released{false};
+  pool.parallel_for_dynamic(kChunks, [&](int64_t, int64_t, int) {
+    if (first.exchange(false)) {
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      while (done.load() < kChunks - 1 && std::chrono::steady_clock::now() < give_up)
+        std::this_thread::yield();
+      released = done.load() == kChunks - 1;
+    }
+    done.fetch_add(1);
+  }, 1);
+  EXPECT_EQ(done.load(), kChunks);
+  EXPECT_TRUE(released.load()) << "the other threads did not take the held thread's chunks";
 }
 
 TEST(ThreadPool, WakesSleepingWorkers) {

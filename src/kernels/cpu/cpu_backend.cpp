@@ -150,13 +150,8 @@ void CpuBackend::matmul(TensorView out, TensorView in, TensorView w) {
     case DType::Q8_0: fn = kernels_->matmul_q8_0_f32; break;
     case DType::Q4_0: fn = kernels_->matmul_q4_0_f32; break;
   }
-  // Output columns per thread chunk: a multiple of 16 floats (64 bytes), so two threads never
-  // write the same cache line of a row of `out` (rows are 64-byte aligned by alloc()).
-  constexpr int64_t kGrain = 16;
   if (!fn) {  // scalar level: the reference kernels
-    pool_.parallel_for(w.rows, [&](int64_t m0, int64_t m1, int) {
-      cpu::ref::matmul_rows(out, in, w, m0, m1);
-    }, kGrain);
+    split_rows(w.rows, [&](int64_t m0, int64_t m1) { cpu::ref::matmul_rows(out, in, w, m0, m1); });
     return;
   }
   if (w.dtype == DType::Q8_0 || w.dtype == DType::Q4_0) return matmul_quantized(out, in, w, fn);
@@ -169,7 +164,11 @@ void CpuBackend::matmul(TensorView out, TensorView in, TensorView w) {
   a.k = in.cols;
   a.x = static_cast<const float*>(in.data);
   a.ldx = in.cols;
-  pool_.parallel_for(w.rows, [&](int64_t m0, int64_t m1, int) { fn(a, m0, m1); }, kGrain);
+  split_rows(w.rows, [&](int64_t m0, int64_t m1) { fn(a, m0, m1); });
+}
+
+void CpuBackend::split_rows(int64_t rows, const std::function<void(int64_t, int64_t)>& fn) {
+  pool_.parallel_for_dynamic(rows, [&](int64_t m0, int64_t m1, int) { fn(m0, m1); }, kRowsPerChunk);
 }
 
 // Quantizes the activations once (Q8_0-style, like llama.cpp), then every thread multiplies its
@@ -202,9 +201,8 @@ void CpuBackend::matmul_quantized(TensorView out, TensorView in, TensorView w, c
   a.xq = act_q_.data();
   a.xd = act_d_.data();
   a.xs = packed ? act_s_.data() : nullptr;
-  // Threads take whole groups of 16 rows: packed blocks, and whole cache lines of `out`.
-  static_assert(cpu::kPackRows == 16);
-  pool_.parallel_for(w.rows, [&](int64_t m0, int64_t m1, int) { fn(a, m0, m1); }, 16);
+  static_assert(kRowsPerChunk % cpu::kPackRows == 0);  // whole packed groups per chunk
+  split_rows(w.rows, [&](int64_t m0, int64_t m1) { fn(a, m0, m1); });
 }
 
 void CpuBackend::rope(TensorView x, const BatchLayout& batch, int head_dim, float freq_base) {

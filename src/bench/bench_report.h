@@ -32,7 +32,9 @@ struct BenchContext {
   ModelFacts model;
   std::string backend = "CPU";
   int threads = 1;
-  double bandwidth_gbs = 0;  // measured read bandwidth with `threads` threads
+  // Read bandwidth with `threads` threads, the higher of the probes before and after the tg
+  // test (cmd_bench.cpp); 0 until then (a pp record printed first carries 0: no floor).
+  double bandwidth_gbs = 0;
   std::string cpu_info;
   std::string test_time;     // ISO 8601 UTC
 };

@@ -1,5 +1,6 @@
 #include "transport/device_link.h"
 
+#include <optional>
 #include <sstream>
 
 #include "core/error.h"
@@ -12,8 +13,8 @@ namespace {
 
 // An endpoint on the wire: "<gpu> <nccl> <uuid or ->" (UUIDs are hex and dashes).
 Bytes encode_endpoint(const HopEndpoint& e) {
-  const std::string s = cat(e.gpu ? 1 : 0, " ", e.nccl ? 1 : 0, " ",
-                            e.device_uuid.empty() ? "-" : e.device_uuid);
+  const std::string s =
+      cat(e.gpu ? 1 : 0, " ", e.nccl ? 1 : 0, " ", e.device_uuid.empty() ? "-" : e.device_uuid);
   const auto* b = reinterpret_cast<const std::byte*>(s.data());
   return Bytes(b, b + s.size());
 }
@@ -23,11 +24,14 @@ HopEndpoint decode_endpoint(const Bytes& bytes, int from) {
   int gpu = -1, nccl = -1;
   std::string uuid;
   if (!(in >> gpu >> nccl >> uuid) || gpu < 0 || gpu > 1 || nccl < 0 || nccl > 1)
-    fail("malformed hop setup message from rank ", from, ": the ranks run different llmpipe builds?");
+    fail("malformed hop setup message from rank ", from,
+         ": the ranks run different llmpipe builds?");
   return {gpu == 1, nccl == 1, uuid == "-" ? std::string() : uuid};
 }
 
-std::string hop_name(int from) { return cat("hop ", from, " -> ", from + 1); }
+std::string hop_name(int from) {
+  return cat("hop ", from, " -> ", from + 1);
+}
 
 }  // namespace
 
@@ -40,9 +44,12 @@ HopTransport hop_transport_from_name(const std::string& name) {
 
 const char* hop_transport_name(HopTransport mode) {
   switch (mode) {
-    case HopTransport::Auto: return "auto";
-    case HopTransport::Mpi: return "mpi";
-    case HopTransport::Nccl: return "nccl";
+    case HopTransport::Auto:
+      return "auto";
+    case HopTransport::Mpi:
+      return "mpi";
+    case HopTransport::Nccl:
+      return "nccl";
   }
   return "?";
 }
@@ -83,7 +90,8 @@ StageLinks connect_stage_links(Transport& t, HopTransport mode, DType hop_type,
                                Backend& input_backend, Backend& output_backend) {
   StageLinks links;
   if (mode == HopTransport::Mpi || t.size() == 1) {
-    if (t.size() > 1) links.describe = "activation hops: MPI through host memory (--hop-transport mpi)";
+    if (t.size() > 1)
+      links.describe = "activation hops: MPI through host memory (--hop-transport mpi)";
     return links;
   }
   const int r = t.rank();
@@ -95,9 +103,11 @@ StageLinks connect_stage_links(Transport& t, HopTransport mode, DType hop_type,
   // Decide both hops before creating either link, so that a refused hop fails on both of its
   // ranks before any rank waits in a link's setup.
   if (has_prev)
-    from_prev = decide_hop(mode, r - 1, decode_endpoint(t.recv(r - 1, Channel::Setup), r - 1), in, hop_type);
+    from_prev = decide_hop(mode, r - 1, decode_endpoint(t.recv(r - 1, Channel::Setup), r - 1), in,
+                           hop_type);
   if (has_next)
-    to_next = decide_hop(mode, r, out, decode_endpoint(t.recv(r + 1, Channel::Setup), r + 1), hop_type);
+    to_next =
+        decide_hop(mode, r, out, decode_endpoint(t.recv(r + 1, Channel::Setup), r + 1), hop_type);
   // Pipeline order: the link with the previous rank first. Rank 0 sets up hop 0 -> 1 while rank
   // 1 does the same, then rank 1 goes on to hop 1 -> 2 with rank 2, and so on.
   if (from_prev) {

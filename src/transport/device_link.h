@@ -28,8 +28,8 @@ const char* hop_transport_name(HopTransport mode);
 
 // One end of a hop: where its activations live.
 struct HopEndpoint {
-  bool gpu = false;         // the stage's input (downstream end) or output (upstream end) is on a GPU
-  bool nccl = false;        // the NCCL library loaded in this process
+  bool gpu = false;   // the stage's input (downstream end) or output (upstream end) is on a GPU
+  bool nccl = false;  // the NCCL library loaded in this process
   std::string device_uuid;  // that GPU's UUID ("GPU-..."); "" when !gpu
 };
 

@@ -18,8 +18,12 @@ namespace llmpipe {
 
 #ifndef LLMPIPE_HAVE_CUDA
 
-bool nccl_available() { return false; }
-const char* nccl_library_name() { return "none: llmpipe was built without CUDA"; }
+bool nccl_available() {
+  return false;
+}
+const char* nccl_library_name() {
+  return "none: llmpipe was built without CUDA";
+}
 std::unique_ptr<DeviceLink> make_nccl_link(Transport&, int, NcclRole, Backend&) {
   fail("NCCL hops need a CUDA build of llmpipe (-DLLMPIPE_CUDA=ON)");
 }
@@ -74,19 +78,19 @@ const NcclApi& nccl() {
 }  // namespace
 
 // Like CUDA_CHECK (kernels/cuda/check.h): the call, NCCL's message, file and line.
-#define NCCL_CHECK(call)                                                                    \
-  do {                                                                                      \
-    const ncclResult_t llmpipe_nr_ = (call);                                                \
-    if (llmpipe_nr_ != ncclSuccess)                                                         \
-      fail("NCCL call ", #call, " failed: ", nccl().error_string(llmpipe_nr_), " (",        \
-           int(llmpipe_nr_), ") at ", __FILE__, ":", __LINE__);                             \
+#define NCCL_CHECK(call)                                                             \
+  do {                                                                               \
+    const ncclResult_t llmpipe_nr_ = (call);                                         \
+    if (llmpipe_nr_ != ncclSuccess)                                                  \
+      fail("NCCL call ", #call, " failed: ", nccl().error_string(llmpipe_nr_), " (", \
+           int(llmpipe_nr_), ") at ", __FILE__, ":", __LINE__);                      \
   } while (0)
-#define CUDA_RT_CHECK(call)                                                                 \
-  do {                                                                                      \
-    const cudaError_t llmpipe_ce_ = (call);                                                 \
-    if (llmpipe_ce_ != cudaSuccess)                                                         \
-      fail("CUDA call ", #call, " failed: ", cudaGetErrorString(llmpipe_ce_), " (",         \
-           int(llmpipe_ce_), ") at ", __FILE__, ":", __LINE__);                             \
+#define CUDA_RT_CHECK(call)                                                         \
+  do {                                                                              \
+    const cudaError_t llmpipe_ce_ = (call);                                         \
+    if (llmpipe_ce_ != cudaSuccess)                                                 \
+      fail("CUDA call ", #call, " failed: ", cudaGetErrorString(llmpipe_ce_), " (", \
+           int(llmpipe_ce_), ") at ", __FILE__, ":", __LINE__);                     \
   } while (0)
 
 namespace {
@@ -126,17 +130,20 @@ class NcclLink final : public DeviceLink {
   void send(TensorView src) override {
     check_f32(src, "send");
     CUDA_RT_CHECK(cudaSetDevice(device_));
-    NCCL_CHECK(nccl().send(src.data, size_t(src.rows * src.cols), ncclFloat32, peer_, comm_, stream_));
+    NCCL_CHECK(
+        nccl().send(src.data, size_t(src.rows * src.cols), ncclFloat32, peer_, comm_, stream_));
   }
   void recv(TensorView dst) override {
     check_f32(dst, "receive");
     CUDA_RT_CHECK(cudaSetDevice(device_));
-    NCCL_CHECK(nccl().recv(dst.data, size_t(dst.rows * dst.cols), ncclFloat32, peer_, comm_, stream_));
+    NCCL_CHECK(
+        nccl().recv(dst.data, size_t(dst.rows * dst.cols), ncclFloat32, peer_, comm_, stream_));
   }
 
  private:
   static void check_f32(TensorView t, const char* what) {
-    if (t.dtype != DType::F32) fail("NCCL ", what, ": activations must be f32, not ", dtype_name(t.dtype));
+    if (t.dtype != DType::F32)
+      fail("NCCL ", what, ": activations must be f32, not ", dtype_name(t.dtype));
   }
   ncclComm_t comm_ = nullptr;
   cudaStream_t stream_ = nullptr;
@@ -146,8 +153,12 @@ class NcclLink final : public DeviceLink {
 
 }  // namespace
 
-bool nccl_available() { return nccl().loaded(); }
-const char* nccl_library_name() { return kLibrary; }
+bool nccl_available() {
+  return nccl().loaded();
+}
+const char* nccl_library_name() {
+  return kLibrary;
+}
 
 std::unique_ptr<DeviceLink> make_nccl_link(Transport& transport, int peer, NcclRole role,
                                            Backend& backend) {

@@ -16,7 +16,9 @@
 namespace llmpipe {
 namespace {
 
-HopEndpoint gpu(const std::string& uuid) { return {true, true, uuid}; }
+HopEndpoint gpu(const std::string& uuid) {
+  return {true, true, uuid};
+}
 const HopEndpoint kHost{};
 
 TEST(DeviceLink, HopTransportNames) {
@@ -51,9 +53,9 @@ TEST(DeviceLink, NcclOnlyBetweenDistinctGpusWithF32Hops) {
     EXPECT_NE(d.reason.find("MPI through host memory"), std::string::npos) << d.reason;
     EXPECT_NE(d.reason.find(c.why), std::string::npos) << d.reason;
     // Asked for NCCL: an error naming the hop, the reason and the way out.
-    test::expect_error([&] { decide_hop(HopTransport::Nccl, 3, c.up, c.down, c.hop); },
-                       {"--hop-transport nccl: hop 3 -> 4 cannot use NCCL", c.why,
-                        "use --hop-transport auto"});
+    test::expect_error(
+        [&] { decide_hop(HopTransport::Nccl, 3, c.up, c.down, c.hop); },
+        {"--hop-transport nccl: hop 3 -> 4 cannot use NCCL", c.why, "use --hop-transport auto"});
   }
   // mpi: never NCCL, even where it would work.
   EXPECT_FALSE(decide_hop(HopTransport::Mpi, 0, a, b, DType::F32).nccl);
@@ -87,7 +89,8 @@ TEST(DeviceLink, CpuStagesTakeTheHostPathAndSayWhy) {
   std::vector<std::string> describe(3);
   const auto errors = connect_world(3, HopTransport::Auto, &describe);
   for (const auto& e : errors) EXPECT_EQ(e, "");
-  EXPECT_NE(describe[0].find("hop 0 -> 1: MPI through host memory: rank 0 keeps"), std::string::npos)
+  EXPECT_NE(describe[0].find("hop 0 -> 1: MPI through host memory: rank 0 keeps"),
+            std::string::npos)
       << describe[0];
   EXPECT_NE(describe[1].find("hop 0 -> 1"), std::string::npos) << describe[1];
   EXPECT_NE(describe[1].find("hop 1 -> 2"), std::string::npos) << describe[1];
@@ -128,9 +131,10 @@ TEST(DeviceLink, BatchHeaderWithoutActivations) {
   EXPECT_TRUE(d.hidden_on_device);
   EXPECT_TRUE(d.hidden.empty());
   EXPECT_EQ(d.positions, m.positions);
-  EXPECT_FALSE(decode_batch(encode_batch(BatchMessage{m.batch_id, m.positions, m.slots, m.logit_rows,
-                                                      m.samples, {1.0f, 2.0f}}))
-                   .hidden_on_device);
+  EXPECT_FALSE(
+      decode_batch(encode_batch(BatchMessage{
+                       m.batch_id, m.positions, m.slots, m.logit_rows, m.samples, {1.0f, 2.0f}}))
+          .hidden_on_device);
   m.hidden = {1.0f};  // both at once is a bug in the sender
   test::expect_error([&] { encode_batch(m); }, {"device activations", "host activations"});
 }

@@ -37,6 +37,18 @@ ThreadPool::~ThreadPool() {
 
 void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn,
                               int64_t grain) {
+  run_job(n, fn, grain, /*dynamic=*/false);
+}
+
+void ThreadPool::parallel_for_dynamic(int64_t n,
+                                      const std::function<void(int64_t, int64_t, int)>& fn,
+                                      int64_t chunk) {
+  if (chunk < 1) fail("parallel_for_dynamic: chunk of ", chunk, " items");
+  run_job(n, fn, chunk, /*dynamic=*/true);
+}
+
+void ThreadPool::run_job(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn,
+                         int64_t grain, bool dynamic) {
   if (n <= 0) return;
   if (n_threads_ == 1 || n <= grain) {
     fn(0, n, 0);
@@ -44,27 +56,8 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
   }
   job_n_ = n;
   job_grain_ = grain;
-  job_dynamic_ = false;
-  publish_and_run(fn);
-}
-
-void ThreadPool::parallel_for_dynamic(int64_t n,
-                                      const std::function<void(int64_t, int64_t, int)>& fn,
-                                      int64_t chunk) {
-  if (n <= 0) return;
-  if (chunk < 1) fail("parallel_for_dynamic: chunk of ", chunk, " items");
-  if (n_threads_ == 1 || n <= chunk) {
-    fn(0, n, 0);
-    return;
-  }
-  job_n_ = n;
-  job_grain_ = chunk;
-  job_dynamic_ = true;
+  job_dynamic_ = dynamic;
   next_chunk_.store(0, std::memory_order_relaxed);
-  publish_and_run(fn);
-}
-
-void ThreadPool::publish_and_run(const std::function<void(int64_t, int64_t, int)>& fn) {
   job_ = &fn;
   pending_.store(n_threads_ - 1, std::memory_order_relaxed);
   job_id_.fetch_add(1, std::memory_order_seq_cst);  // publishes the job

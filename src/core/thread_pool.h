@@ -45,7 +45,10 @@ class ThreadPool {
  private:
   void worker(int index);
   void run_share(int index);  // this thread's part of the current job
-  void publish_and_run(const std::function<void(int64_t, int64_t, int)>& fn);
+  // Both parallel_fors: publishes the job (grain: the static split's unit or the dynamic chunk)
+  // and runs the caller's share.
+  void run_job(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn, int64_t grain,
+               bool dynamic);
   bool wait_for_job(uint64_t seen);  // false: stop
 
   int n_threads_;

@@ -15,16 +15,21 @@
 namespace llmpipe {
 namespace {
 
-// Runs one job over n items and checks coverage and grain alignment.
-void check_job(ThreadPool& pool, int64_t n, int64_t grain) {
+// Runs one job over n items and checks coverage and chunk edges: static jobs split on multiples
+// of `grain`; dynamic ones (parallel_for_dynamic) in chunks of exactly `grain` (the last may be
+// short).
+void check_job(ThreadPool& pool, int64_t n, int64_t grain, bool dynamic = false) {
   std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
   std::atomic<int> bad_edges{0};
-  pool.parallel_for(n, [&](int64_t b, int64_t e, int thread) {
-    if (b % grain != 0 || (e % grain != 0 && e != n) || thread < 0 || thread >= pool.size())
+  auto fn = [&](int64_t b, int64_t e, int thread) {
+    const bool whole = dynamic ? e - b == grain : e % grain == 0;
+    if (b % grain != 0 || (!whole && e != n) || thread < 0 || thread >= pool.size())
       bad_edges.fetch_add(1);
     for (int64_t i = b; i < e; ++i) hits[size_t(i)].fetch_add(1);
-  }, grain);
-  ASSERT_EQ(bad_edges.load(), 0) << "n=" << n << " grain=" << grain;
+  };
+  if (dynamic) pool.parallel_for_dynamic(n, fn, grain);
+  else pool.parallel_for(n, fn, grain);
+  ASSERT_EQ(bad_edges.load(), 0) << "n=" << n << " grain=" << grain << " dynamic=" << dynamic;
   for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[size_t(i)].load(), 1) << "item " << i << " of " << n;
 }
 
@@ -37,25 +42,12 @@ TEST(ThreadPool, CoversEveryItemOnceBackToBack) {
   }
 }
 
-// The same for parallel_for_dynamic: chunks of exactly `chunk` items (the last may be short).
-void check_dynamic_job(ThreadPool& pool, int64_t n, int64_t chunk) {
-  std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
-  std::atomic<int> bad_chunks{0};
-  pool.parallel_for_dynamic(n, [&](int64_t b, int64_t e, int thread) {
-    if (b % chunk != 0 || (e - b != chunk && e != n) || thread < 0 || thread >= pool.size())
-      bad_chunks.fetch_add(1);
-    for (int64_t i = b; i < e; ++i) hits[size_t(i)].fetch_add(1);
-  }, chunk);
-  ASSERT_EQ(bad_chunks.load(), 0) << "n=" << n << " chunk=" << chunk;
-  for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[size_t(i)].load(), 1) << "item " << i << " of " << n;
-}
-
 TEST(ThreadPool, DynamicChunksCoverEveryItemOnceBetweenStaticJobs) {
   for (int threads : {1, 2, 3, 5}) {
     ThreadPool pool(threads);
     for (int rep = 0; rep < 100; ++rep)
       for (int64_t n : {1, 7, 16, 33, 1000}) {
-        check_dynamic_job(pool, n, rep % 2 ? 16 : 1);
+        check_job(pool, n, rep % 2 ? 16 : 1, /*dynamic=*/true);
         check_job(pool, n, 16);  // a static job right after a dynamic one, and the reverse
       }
   }

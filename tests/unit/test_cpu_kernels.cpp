@@ -95,6 +95,24 @@ TEST(CpuKernelIsa, EnvironmentVariableForcesLevel) {
   else unsetenv("LLMPIPE_CPU_ISA");
 }
 
+// The activations the SIMD kernels multiply: Q8_0 blocks as ggml's (d = amax / 127 stored as
+// F16, codes = x / d), but with ties rounded to even as the kernels' vector conversions do
+// (like llama.cpp's SIMD quantizers), where the GGUF file quantizer (quantize_row_q8_0)
+// rounds them away from zero. xq: the dequantized values; step: each value's d.
+void kernel_q8_activations(const float* x, int64_t k, float* xq, float* step) {
+  for (int64_t b = 0; b < k / kQK; ++b) {
+    float amax = 0;
+    for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(x[b * kQK + j]));
+    const float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
+    const float stored = f16_to_f32(f32_to_f16(d));
+    for (int j = 0; j < kQK; ++j) {
+      const int64_t i = b * kQK + j;
+      xq[i] = std::nearbyint(x[i] * id) * stored;  // default rounding mode: ties to even
+      step[i] = stored;
+    }
+  }
+}
+
 // Compares backend.matmul for one dtype with the reference over ragged shapes.
 void check_matmul(DType type, std::initializer_list<int64_t> ks) {
   const bool quantized = type == DType::Q4_0 || type == DType::Q8_0;
@@ -103,7 +121,9 @@ void check_matmul(DType type, std::initializer_list<int64_t> ks) {
     for (int threads : {1, 3}) {
       CpuBackend be({.threads = threads, .isa = isa});
       for (int64_t k : ks)
-        for (int64_t m : {1, 5, 17, 70})
+        // 300 rows: more than one chunk of the backend's row split, so 3 threads share it
+        // (the last chunk ragged, mid packed-group pair).
+        for (int64_t m : {1, 5, 17, 70, 300})
           for (int64_t n : {1, 2, 3, 7, 16, 33}) {
             SCOPED_TRACE(label(isa, threads) + ", " + std::string(dtype_name(type)) + " n=" +
                          std::to_string(n) + " m=" + std::to_string(m) + " k=" + std::to_string(k));
@@ -133,14 +153,9 @@ void check_matmul(DType type, std::initializer_list<int64_t> ks) {
 
             // The activations the quantized kernels actually multiply (scalar uses x as is).
             std::vector<float> xq = xf, dstep(size_t(n * k), 0.0f);
-            if (quantized && isa != CpuIsa::Scalar) {
-              std::vector<BlockQ8_0> blocks(size_t(k / kQK));
-              for (int64_t t = 0; t < n; ++t) {
-                cpu::quantize_row_q8_0(xf.data() + t * k, blocks.data(), k);
-                cpu::dequantize_row_f32(DType::Q8_0, blocks.data(), xq.data() + t * k, k);
-                for (int64_t j = 0; j < k; ++j) dstep[size_t(t * k + j)] = f16_to_f32(blocks[size_t(j / kQK)].d);
-              }
-            }
+            if (quantized && isa != CpuIsa::Scalar)
+              for (int64_t t = 0; t < n; ++t)
+                kernel_q8_activations(xf.data() + t * k, k, xq.data() + t * k, dstep.data() + t * k);
             std::vector<float> wf(static_cast<size_t>(k));
             for (int64_t r = 0; r < m; ++r) {
               cpu::dequantize_row_f32(type, w.rows_slice(r, 1).data, wf.data(), k);
@@ -173,9 +188,9 @@ TEST(CpuKernelMatmul, BF16) { check_matmul(DType::BF16, {1, 7, 33, 100, 257}); }
 TEST(CpuKernelMatmul, Q8_0) { check_matmul(DType::Q8_0, {32, 96, 160, 320}); }
 TEST(CpuKernelMatmul, Q4_0) { check_matmul(DType::Q4_0, {32, 96, 160, 320}); }
 
-// The quantized activations reproduce ggml's Q8_0 rounding: the fast kernels on a weight of
-// identity-like rows (one 1 per row, stored as 127 · f16(1/127)) return the dequantized
-// activations times that stored diagonal, to float rounding.
+// The quantized activations are ggml's Q8_0 blocks (ties to even, kernel_q8_activations): the
+// fast kernels on a weight of identity-like rows (one 1 per row, stored as 127 · f16(1/127))
+// return the dequantized activations times that stored diagonal, to float rounding.
 TEST(CpuKernelMatmul, QuantizedActivationsMatchQ8_0) {
   std::mt19937 rng(7);
   const int64_t k = 64;
@@ -185,10 +200,8 @@ TEST(CpuKernelMatmul, QuantizedActivationsMatchQ8_0) {
   for (int64_t r = 0; r < k; ++r)
     cpu::quantize_row(DType::Q8_0, eye.data() + r * k, w.data() + r * dtype_row_bytes(DType::Q8_0, k), k);
   const auto xf = random_floats(size_t(k), rng, -3, 3);
-  std::vector<BlockQ8_0> blocks(size_t(k / kQK));
-  cpu::quantize_row_q8_0(xf.data(), blocks.data(), k);
-  std::vector<float> want(static_cast<size_t>(k));
-  cpu::dequantize_row_f32(DType::Q8_0, blocks.data(), want.data(), k);
+  std::vector<float> want(static_cast<size_t>(k)), step(static_cast<size_t>(k));
+  kernel_q8_activations(xf.data(), k, want.data(), step.data());
   for (CpuIsa isa : cpu::supported_cpu_isas()) {
     if (isa == CpuIsa::Scalar) continue;
     CpuBackend be({.threads = 1, .isa = isa});

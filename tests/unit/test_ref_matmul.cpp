@@ -123,15 +123,17 @@ TEST(ReferenceMatmul, MatmulRowsMatchesFloat64ForEveryDtype) {
 
 // The CPU backend with its scalar kernels splits rows across threads; with 2 threads the result
 // is bit-identical to one call over all rows (each output is one dot product, however the rows
-// are split).
+// are split). 267 rows: three chunks of the backend's dynamic split, the last one ragged.
 TEST(ReferenceMatmul, BackendMatmulEqualsSingleCallAcrossThreads) {
   CpuBackend backend({.threads = 2, .isa = cpu::CpuIsa::Scalar});
+  constexpr int64_t kRows = 267;
   uint32_t seed = 200;
   for (DType type : kAllTypes) {
-    Problem p(type, {3, 67, 128}, seed++);
-    std::vector<float> one(size_t(3 * 67)), two(size_t(3 * 67));
-    cpu::ref::matmul_rows({one.data(), DType::F32, 3, 67}, p.input_view(), p.weight_view(), 0, 67);
-    backend.matmul({two.data(), DType::F32, 3, 67}, p.input_view(), p.weight_view());
+    Problem p(type, {3, kRows, 128}, seed++);
+    std::vector<float> one(size_t(3 * kRows)), two(size_t(3 * kRows));
+    cpu::ref::matmul_rows({one.data(), DType::F32, 3, kRows}, p.input_view(), p.weight_view(), 0,
+                          kRows);
+    backend.matmul({two.data(), DType::F32, 3, kRows}, p.input_view(), p.weight_view());
     EXPECT_EQ(one, two) << dtype_name(type);
     p.check(two, "backend matmul");
   }

@@ -8,9 +8,9 @@
 #include <cstring>
 #include <string>
 
-#include <cuda_runtime_api.h>
 #include <nccl.h>
 
+#include "kernels/cuda/check.h"
 #include "kernels/cuda/cuda_backend.h"
 #endif
 
@@ -77,20 +77,14 @@ const NcclApi& nccl() {
 
 }  // namespace
 
-// Like CUDA_CHECK (kernels/cuda/check.h): the call, NCCL's message, file and line.
-#define NCCL_CHECK(call)                                                             \
-  do {                                                                               \
-    const ncclResult_t llmpipe_nr_ = (call);                                         \
-    if (llmpipe_nr_ != ncclSuccess)                                                  \
-      fail("NCCL call ", #call, " failed: ", nccl().error_string(llmpipe_nr_), " (", \
-           int(llmpipe_nr_), ") at ", __FILE__, ":", __LINE__);                      \
-  } while (0)
-#define CUDA_RT_CHECK(call)                                                         \
-  do {                                                                              \
-    const cudaError_t llmpipe_ce_ = (call);                                         \
-    if (llmpipe_ce_ != cudaSuccess)                                                 \
-      fail("CUDA call ", #call, " failed: ", cudaGetErrorString(llmpipe_ce_), " (", \
-           int(llmpipe_ce_), ") at ", __FILE__, ":", __LINE__);                     \
+// NCCL's counterpart of CUDA_CHECK (kernels/cuda/check.h): the call, NCCL's message (from the
+// loaded library), file and line.
+#define NCCL_CHECK(call)                                                                 \
+  do {                                                                                   \
+    const ncclResult_t llmpipe_nr_ = (call);                                             \
+    if (llmpipe_nr_ != ncclSuccess)                                                      \
+      ::llmpipe::cuda::throw_cuda_error(#call, "NCCL", nccl().error_string(llmpipe_nr_), \
+                                        int(llmpipe_nr_), __FILE__, __LINE__);           \
   } while (0)
 
 namespace {
@@ -118,7 +112,7 @@ class NcclLink final : public DeviceLink {
     }
     // In the two-rank communicator the sender is rank 0 and the receiver rank 1.
     peer_ = role == NcclRole::Sender ? 1 : 0;
-    CUDA_RT_CHECK(cudaSetDevice(device_));
+    CUDA_CHECK(cudaSetDevice(device_));
     NCCL_CHECK(api.comm_init_rank(&comm_, 2, id, 1 - peer_));
   }
   ~NcclLink() override {
@@ -129,13 +123,13 @@ class NcclLink final : public DeviceLink {
 
   void send(TensorView src) override {
     check_f32(src, "send");
-    CUDA_RT_CHECK(cudaSetDevice(device_));
+    CUDA_CHECK(cudaSetDevice(device_));
     NCCL_CHECK(
         nccl().send(src.data, size_t(src.rows * src.cols), ncclFloat32, peer_, comm_, stream_));
   }
   void recv(TensorView dst) override {
     check_f32(dst, "receive");
-    CUDA_RT_CHECK(cudaSetDevice(device_));
+    CUDA_CHECK(cudaSetDevice(device_));
     NCCL_CHECK(
         nccl().recv(dst.data, size_t(dst.rows * dst.cols), ncclFloat32, peer_, comm_, stream_));
   }

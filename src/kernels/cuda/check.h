@@ -1,8 +1,8 @@
 // Error checks for CUDA runtime and cuBLAS calls: a failure throws llmpipe::Error naming
 // the call, the library's message, file and line (kernels fail asynchronously, so the call that
 // reports an error is not always the one that caused it; CUDA_LAUNCH_BLOCKING=1 pins it down).
-// Device code only: include from .cu files, never from model or pipeline code.
-// (NCCL is loaded at run time; its check lives in transport/nccl_link.cpp.)
+// CUDA code only: include from .cu files (and the NCCL link, which defines NCCL_CHECK on top),
+// never from model or pipeline code.
 #pragma once
 
 #include <cublas_v2.h>

@@ -101,6 +101,20 @@ class Backend {
   virtual void swiglu(TensorView gate, TensorView up) = 0;
   // x += y, elementwise.
   virtual void add(TensorView x, TensorView y) = 0;
+
+  // ---- fused ops ----
+  // Each is defined as the ops above in sequence (backend.cpp does exactly that); a backend
+  // overrides one where doing it at once saves passes over memory or kernel launches (a 3B
+  // model's decode step on an H100 spent a quarter of its time in ~270 small kernels).
+  // outs[i] = in · ws[i]ᵀ for every i: one input, several weights (a layer's q, k and v).
+  virtual void matmul_many(std::span<const TensorView> outs, TensorView in,
+                           std::span<const TensorView> ws);
+  // gate = silu(in · w_gateᵀ) * (in · w_upᵀ). up: scratch of gate's shape, clobbered.
+  virtual void matmul_swiglu(TensorView gate, TensorView up, TensorView in, TensorView w_gate,
+                             TensorView w_up);
+  // x += y, then out = rms_norm(x) * weight, per row. out may be y.
+  virtual void add_rms_norm(TensorView out, TensorView x, TensorView y, TensorView weight,
+                            float eps);
 };
 
 // One forward pass's ops as one submission (Backend::begin_graph): submit() at the end of the

@@ -57,7 +57,10 @@ TensorView LlamaStage::input(int64_t n_tokens) const {
   return f32(x_, n_tokens, h_.n_embd);
 }
 
-void LlamaStage::run_layer(const LayerWeights& w, KvView kv, const BatchLayout& batch, int64_t n) {
+// Precondition: h holds rms_norm(x) * w.attn_norm (forward, or the previous layer's last op,
+// put it there). Leaves in h the next layer's normed input when `next` is given.
+void LlamaStage::run_layer(const LayerWeights& w, const LayerWeights* next, KvView kv,
+                           const BatchLayout& batch, int64_t n) {
   const AttentionShape shape{int(h_.n_head), int(h_.n_head_kv), int(h_.head_dim())};
   const TensorView x = f32(x_, n, h_.n_embd);
   const TensorView h = f32(h_buf_, n, h_.n_embd);
@@ -69,24 +72,23 @@ void LlamaStage::run_layer(const LayerWeights& w, KvView kv, const BatchLayout& 
   const TensorView up = f32(up_, n, h_.n_ff);
 
   // Attention block: x += Wo · attention(rope(Wq·norm(x)), rope(Wk·norm(x)), Wv·norm(x))
-  backend_.rms_norm(h, x, w.attn_norm, h_.rms_eps);
-  backend_.matmul(q, h, w.wq);
-  backend_.matmul(k, h, w.wk);
-  backend_.matmul(v, h, w.wv);
+  const TensorView qkv[] = {q, k, v};
+  const TensorView w_qkv[] = {w.wq, w.wk, w.wv};
+  backend_.matmul_many(qkv, h, w_qkv);
   backend_.rope(q, batch, shape.head_dim, h_.rope_freq_base);
   backend_.rope(k, batch, shape.head_dim, h_.rope_freq_base);
   backend_.store_kv(kv, k, v, batch);
   backend_.attention(attn, q, kv, batch, shape);
   backend_.matmul(h, attn, w.wo);
-  backend_.add(x, h);
 
   // Feed-forward block: x += W_down · (silu(W_gate·norm(x)) * W_up·norm(x))
-  backend_.rms_norm(h, x, w.ffn_norm, h_.rms_eps);
-  backend_.matmul(gate, h, w.w_gate);
-  backend_.matmul(up, h, w.w_up);
-  backend_.swiglu(gate, up);
+  backend_.add_rms_norm(h, x, h, w.ffn_norm, h_.rms_eps);
+  backend_.matmul_swiglu(gate, up, h, w.w_gate, w.w_up);
   backend_.matmul(h, gate, w.w_down);
-  backend_.add(x, h);
+  if (next)
+    backend_.add_rms_norm(h, x, h, next->attn_norm, h_.rms_eps);
+  else
+    backend_.add(x, h);
 }
 
 TensorView LlamaStage::forward(const BatchLayout& batch, std::span<const int32_t> tokens,
@@ -103,8 +105,12 @@ TensorView LlamaStage::forward(const BatchLayout& batch, std::span<const int32_t
     LLMPIPE_CHECK(int64_t(tokens.size()) == n, tokens.size(), " tokens for a batch of ", n);
     backend_.get_rows(x, *weights_.tok_embd, tokens);
   }
-  for (size_t i = 0; i < weights_.layers.size(); ++i)
-    run_layer(weights_.layers[i], kv_.layer(int64_t(i)), batch, n);
+  const auto& layers = weights_.layers;
+  if (!layers.empty())
+    backend_.rms_norm(f32(h_buf_, n, h_.n_embd), x, layers.front().attn_norm, h_.rms_eps);
+  for (size_t i = 0; i < layers.size(); ++i)
+    run_layer(layers[i], i + 1 < layers.size() ? &layers[i + 1] : nullptr, kv_.layer(int64_t(i)),
+              batch, n);
   if (!spec_.is_last) {
     graph.submit();
     if (!tail_) return x;

@@ -47,7 +47,8 @@ class LlamaStage {
   Backend& output_backend() { return tail_ ? tail_->output_backend() : backend_; }
 
  private:
-  void run_layer(const LayerWeights& w, KvView kv, const BatchLayout& batch, int64_t n);
+  void run_layer(const LayerWeights& w, const LayerWeights* next, KvView kv,
+                 const BatchLayout& batch, int64_t n);
 
   LlamaHParams h_;
   StageSpec spec_;
@@ -56,17 +57,17 @@ class LlamaStage {
   KvCache kv_;
   int64_t max_tokens_, max_logit_rows_;
   // Scratch activations, shape comments per token row.
-  Buffer x_;       // [max_tokens, n_embd]   residual stream
-  Buffer h_buf_;   // [max_tokens, n_embd]   normed input / attention output projection
-  Buffer q_;       // [max_tokens, n_embd]
-  Buffer k_, v_;   // [max_tokens, kv_dim]
-  Buffer attn_;    // [max_tokens, n_embd]
-  Buffer gate_, up_;  // [max_tokens, n_ff]
-  Buffer sel_;     // [max_logit_rows, n_embd] rows that need logits
-  Buffer logits_;  // [max_logit_rows, n_vocab]
-  StageSpec whole_spec_;                // spec_ extended by the tail's layers
-  std::unique_ptr<LlamaStage> tail_;    // --gpu-layers: the layers on the other backend
-  std::vector<float> hop_;              // hidden states on their way to the tail
+  Buffer x_;              // [max_tokens, n_embd]   residual stream
+  Buffer h_buf_;          // [max_tokens, n_embd]   normed input / attention output projection
+  Buffer q_;              // [max_tokens, n_embd]
+  Buffer k_, v_;          // [max_tokens, kv_dim]
+  Buffer attn_;           // [max_tokens, n_embd]
+  Buffer gate_, up_;      // [max_tokens, n_ff]
+  Buffer sel_;            // [max_logit_rows, n_embd] rows that need logits
+  Buffer logits_;         // [max_logit_rows, n_vocab]
+  StageSpec whole_spec_;  // spec_ extended by the tail's layers
+  std::unique_ptr<LlamaStage> tail_;  // --gpu-layers: the layers on the other backend
+  std::vector<float> hop_;            // hidden states on their way to the tail
 };
 
 }  // namespace llmpipe

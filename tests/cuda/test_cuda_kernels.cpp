@@ -26,6 +26,7 @@
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/quantize.h"
 #include "kernels/cuda/cuda_backend.h"
+#include "model/converting_tensor_source.h"
 #include "model/llama_stage.h"
 #include "runtime/generator.h"
 
@@ -108,6 +109,30 @@ float max_rel_diff(const std::vector<float>& a, const std::vector<float>& b) {
   return m;
 }
 
+// The decode-product kernels a CUDA backend created in scope uses (read at construction):
+// the warp kernel with each type's rows per warp, with 1 and with 2, and the block kernels.
+struct DecodeMode {
+  const char* kernels;
+  const char* rows;
+};
+constexpr DecodeMode kDecodeModes[] = {{"warp", ""}, {"warp", "1"}, {"warp", "2"}, {"block", ""}};
+std::string describe(const DecodeMode& m) {
+  return std::string(m.kernels) + (*m.rows ? std::string(" rows ") + m.rows : "");
+}
+class ScopedDecodeMode {
+ public:
+  explicit ScopedDecodeMode(const DecodeMode& m) {
+    setenv("LLMPIPE_CUDA_DECODE", m.kernels, 1);
+    setenv("LLMPIPE_CUDA_WARP_ROWS", m.rows, 1);
+  }
+  ~ScopedDecodeMode() {
+    unsetenv("LLMPIPE_CUDA_DECODE");
+    unsetenv("LLMPIPE_CUDA_WARP_ROWS");
+  }
+  ScopedDecodeMode(const ScopedDecodeMode&) = delete;
+  ScopedDecodeMode& operator=(const ScopedDecodeMode&) = delete;
+};
+
 TEST(CudaKernels, GetRowsIsExactForEveryTableType) {
   Pair p;
   for (DType t : kWeightTypes)
@@ -144,42 +169,99 @@ TEST(CudaKernels, RmsNormWithinSummationOrder) {
 // to the weight's 16-bit type in the cuBLAS path (F16: 2^-11 per element; BF16: 2^-8);
 // quantized weights are also rounded to F16 there (d * q needs more than 11 bits): twice 2^-11.
 TEST(CudaKernels, MatmulEveryWeightTypeAndBatchSize) {
-  Pair p;
-  for (DType t : kWeightTypes)
-    for (auto [M, K] : {std::pair<int64_t, int64_t>{1, 32}, {67, 96}, {300, 544}, {37, 50}})
-      for (int64_t n : {1, 3, 8, 9, 33}) {
-        // Row lengths that are no multiple of 8 (16-bit kernels' narrow path) exist only for
-        // the unquantized types.
-        if (K % 32 != 0 && (t == DType::Q8_0 || t == DType::Q4_0)) continue;
-        std::vector<float> wd;
-        const auto w = p.weight(t, M, K, uint32_t(M + K), &wd);
-        const auto xv = random_floats(size_t(n * K), uint32_t(n));
-        const auto x = p.f32(n, K, xv);
-        const auto out = p.zeros(DType::F32, n, M);
-        p.gpu->matmul(out.g, x.g, w.g);
-        const auto got = p.gpu_host(out);
-        std::vector<double> expect(size_t(n * M));
-        for (int64_t i = 0; i < n; ++i)
-          for (int64_t m = 0; m < M; ++m)
-            for (int64_t k = 0; k < K; ++k)
-              expect[size_t(i * M + m)] += double(wd[size_t(m * K + k)]) * xv[size_t(i * K + k)];
-        const bool rounded_activations = n > 8 && t != DType::F32;
-        const bool quantized = t == DType::Q8_0 || t == DType::Q4_0;
-        const float tol = !rounded_activations ? 1e-5f
-                          : t == DType::BF16   ? 8e-3f
-                          : quantized          ? 2e-3f
-                                               : 1e-3f;
-        for (int64_t i = 0; i < n; ++i)
-          for (int64_t m = 0; m < M; ++m) {
-            double l1 = 0;
-            for (int64_t k = 0; k < K; ++k)
-              l1 += std::fabs(wd[size_t(m * K + k)] * xv[size_t(i * K + k)]);
-            const size_t at = size_t(i * M + m);
-            ASSERT_LE(std::fabs(expect[at] - got[at]), tol * l1 + 1e-6)
-                << dtype_name(t) << " M " << M << " K " << K << " n " << n << " at " << i << ","
-                << m;
+  for (const DecodeMode& mode : kDecodeModes) {
+    SCOPED_TRACE(describe(mode));
+    const ScopedDecodeMode scoped(mode);
+    Pair p;
+    for (DType t : kWeightTypes)
+      for (auto [M, K] : {std::pair<int64_t, int64_t>{1, 32}, {67, 96}, {300, 544}, {37, 50}})
+        for (int64_t n : {1, 3, 8, 9, 33}) {
+          // Row lengths that are no multiple of 8 (16-bit kernels' narrow path) exist only for
+          // the unquantized types.
+          if (K % 32 != 0 && (t == DType::Q8_0 || t == DType::Q4_0)) continue;
+          std::vector<float> wd;
+          const auto w = p.weight(t, M, K, uint32_t(M + K), &wd);
+          const auto xv = random_floats(size_t(n * K), uint32_t(n));
+          const auto x = p.f32(n, K, xv);
+          const auto out = p.zeros(DType::F32, n, M);
+          p.gpu->matmul(out.g, x.g, w.g);
+          const auto got = p.gpu_host(out);
+          std::vector<double> expect(size_t(n * M));
+          for (int64_t i = 0; i < n; ++i)
+            for (int64_t m = 0; m < M; ++m)
+              for (int64_t k = 0; k < K; ++k)
+                expect[size_t(i * M + m)] += double(wd[size_t(m * K + k)]) * xv[size_t(i * K + k)];
+          const bool rounded_activations = n > 8 && t != DType::F32;
+          const bool quantized = t == DType::Q8_0 || t == DType::Q4_0;
+          const float tol = !rounded_activations ? 1e-5f
+                            : t == DType::BF16   ? 8e-3f
+                            : quantized          ? 2e-3f
+                                                 : 1e-3f;
+          for (int64_t i = 0; i < n; ++i)
+            for (int64_t m = 0; m < M; ++m) {
+              double l1 = 0;
+              for (int64_t k = 0; k < K; ++k)
+                l1 += std::fabs(wd[size_t(m * K + k)] * xv[size_t(i * K + k)]);
+              const size_t at = size_t(i * M + m);
+              ASSERT_LE(std::fabs(expect[at] - got[at]), tol * l1 + 1e-6)
+                  << dtype_name(t) << " M " << M << " K " << K << " n " << n << " at " << i << ","
+                  << m;
+            }
+        }
+  }
+}
+
+// The fused ops against the ops they stand for, on the GPU (which the tests above compare with
+// the CPU and float64): matmul_many and matmul_swiglu run the same per-row sums as matmul
+// (same loads per lane, same order), so they agree to the last bits (1e-6 relative leaves room
+// for a different FMA contraction); add_rms_norm does add's additions and rms_norm's reduction.
+// Decode sizes (the warp kernel, every mode) and n = 9 (the composed defaults).
+TEST(CudaKernels, FusedOpsEqualTheOpsInSequence) {
+  for (const DecodeMode& mode : kDecodeModes) {
+    SCOPED_TRACE(describe(mode));
+    const ScopedDecodeMode scoped(mode);
+    Pair p;
+    for (DType t : {DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0})
+      for (int64_t K : {96, 544})
+        for (int64_t n : {1, 3, 8, 9}) {
+          SCOPED_TRACE(std::string(dtype_name(t)) + " K " + std::to_string(K) + " n " +
+                       std::to_string(n));
+          const auto x = p.f32(n, K, uint32_t(n + K));
+          const int64_t rows[] = {300, 67, 5};
+          std::vector<Pair::Tensor> ws, outs, alone;
+          for (int i = 0; i < 3; ++i) {
+            ws.push_back(p.weight(t, rows[i], K, uint32_t(100 * i + K)));
+            outs.push_back(p.zeros(DType::F32, n, rows[i]));
+            alone.push_back(p.zeros(DType::F32, n, rows[i]));
+            p.gpu->matmul(alone.back().g, x.g, ws.back().g);
           }
-      }
+          const TensorView gw[] = {ws[0].g, ws[1].g, ws[2].g};
+          const TensorView go[] = {outs[0].g, outs[1].g, outs[2].g};
+          p.gpu->matmul_many(go, x.g, gw);
+          for (int i = 0; i < 3; ++i)
+            EXPECT_LT(max_rel_diff(p.gpu_host(alone[size_t(i)]), p.gpu_host(outs[size_t(i)])),
+                      1e-6f)
+                << "matmul_many product " << i;
+
+          const auto w_up = p.weight(t, rows[0], K, 7);
+          const auto gate = p.zeros(DType::F32, n, rows[0]), up = p.zeros(DType::F32, n, rows[0]);
+          p.gpu->matmul_swiglu(gate.g, up.g, x.g, ws[0].g, w_up.g);
+          const auto up_alone = p.zeros(DType::F32, n, rows[0]);
+          p.gpu->matmul(up_alone.g, x.g, w_up.g);
+          p.gpu->swiglu(alone[0].g, up_alone.g);
+          EXPECT_LT(max_rel_diff(p.gpu_host(alone[0]), p.gpu_host(gate)), 1e-6f) << "matmul_swiglu";
+        }
+    for (auto [rows, cols] : {std::pair<int64_t, int64_t>{1, 3200}, {3, 96}, {2, 33}}) {
+      const auto x = p.f32(rows, cols, 1), x2 = p.f32(rows, cols, 1);
+      const auto y = p.f32(rows, cols, 2), y2 = p.f32(rows, cols, 2);
+      const auto w = p.f32(1, cols, 3);
+      p.gpu->add(x.g, y.g);
+      p.gpu->rms_norm(y.g, x.g, w.g, 1e-5f);
+      p.gpu->add_rms_norm(y2.g, x2.g, y2.g, w.g, 1e-5f);  // out = y, as the model calls it
+      EXPECT_EQ(p.gpu_host(x), p.gpu_host(x2)) << "add_rms_norm residual " << rows << "x" << cols;
+      EXPECT_EQ(p.gpu_host(y), p.gpu_host(y2)) << "add_rms_norm norm " << rows << "x" << cols;
+    }
+  }
 }
 
 TEST(CudaKernels, RopeMatchesDoublePrecisionAngles) {
@@ -328,6 +410,44 @@ TEST(CudaModel, Stories260KGreedyTokensMatchCpu) {
         // F32 cache: summation order only; F16 cache: plus the softmax-weight rounding above.
         EXPECT_LT(diff, kv == DType::F32 ? 1e-4f : 5e-3f) << "kv " << dtype_name(kv);
       }
+}
+
+// Every matmul weight type through the model (the decode kernels see gate/up with swiglu and
+// q/k/v as one product): stories260K converted to F16, BF16, Q8_0 and Q4_0 at load, prompt
+// chunks of 4 (decode-sized passes only), against the CPU's scalar reference kernels, which
+// multiply the same weights with unrounded F32 activations as the GPU kernels do (the SIMD
+// CPU kernels quantize them): greedy tokens equal, first-step logits within summation order.
+TEST(CudaModel, Stories260KConvertedWeightsMatchCpuReference) {
+  const auto refs = load_references();
+  ASSERT_FALSE(refs.empty());
+  const auto file = std::make_shared<const gguf::Reader>(gguf::Reader::open(LLMPIPE_MODEL));
+  const auto gguf_source = std::make_shared<const GgufTensorSource>(file);
+  const LlamaHParams h = hparams_from_gguf(*file);
+  const StageSpec spec{{0, h.n_layer}, true, true};
+  auto greedy = [&](Backend& backend, const TensorSource& source, const Reference& ref) {
+    LlamaStage stage(h, spec, load_stage_weights(source, h, spec, backend), backend,
+                     {h.n_layer, 1, h.n_ctx_train, h.kv_dim(), DType::F32}, 4, 1);
+    Generator gen(stage);
+    Sampler sampler({});
+    return gen.generate(ref.prompt_tokens, {2, 64, h.n_ctx_train}, sampler);
+  };
+  CpuBackend cpu({.threads = 2, .isa = cpu::CpuIsa::Scalar});
+  for (DType t : {DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0}) {
+    const ConvertingTensorSource source(gguf_source, t);
+    for (const DecodeMode& mode : {kDecodeModes[0], kDecodeModes[3]}) {
+      const ScopedDecodeMode scoped(mode);
+      const auto gpu = make_cuda_backend({});
+      for (const auto& ref : refs) {
+        const auto expect = greedy(cpu, source, ref);
+        const auto got = greedy(*gpu, source, ref);
+        EXPECT_EQ(got.tokens, expect.tokens) << dtype_name(t) << ", " << describe(mode);
+        float diff = 0;
+        for (size_t i = 0; i < got.first_step_logits.size(); ++i)
+          diff = std::max(diff, std::fabs(got.first_step_logits[i] - expect.first_step_logits[i]));
+        EXPECT_LT(diff, 1e-4f) << dtype_name(t) << ", " << describe(mode);
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -38,6 +38,33 @@ bool graphs_enabled() {
   return !(v && std::string(v) == "0");
 }
 
+// Which kernels take decode-sized products: the warp kernel with the fused ops (default), or
+// the earlier block kernels with every op on its own (LLMPIPE_CUDA_DECODE=block), kept to
+// compare the two on one machine (docs/cuda.md).
+enum class DecodeKernels { Warp, Block };
+DecodeKernels decode_kernels() {
+  const char* v = std::getenv("LLMPIPE_CUDA_DECODE");
+  if (!v || std::string(v) == "warp") return DecodeKernels::Warp;
+  if (std::string(v) == "block") return DecodeKernels::Block;
+  fail("LLMPIPE_CUDA_DECODE=", v, ": expected warp or block");
+}
+// Rows per warp of the warp kernel: 1 or 2 (LLMPIPE_CUDA_WARP_ROWS), else each type's default.
+int warp_rows() {
+  const char* v = std::getenv("LLMPIPE_CUDA_WARP_ROWS");
+  if (!v || !*v) return 0;
+  const std::string s(v);
+  if (s == "1" || s == "2") return std::stoi(s);
+  fail("LLMPIPE_CUDA_WARP_ROWS=", s, ": expected 1 or 2");
+}
+
+void check_matmul_shapes(TensorView out, TensorView in, TensorView w) {
+  check_f32(in, "matmul input");
+  check_f32(out, "matmul output");
+  LLMPIPE_CHECK(in.cols == w.cols && out.rows == in.rows && out.cols == w.rows, "matmul: [",
+                in.rows, ", ", in.cols, "] x [", w.rows, ", ", w.cols, "]ᵀ -> [", out.rows, ", ",
+                out.cols, "]");
+}
+
 std::string gib(uint64_t bytes) {
   return cat(double(bytes) / double(1ull << 30), " GiB");
 }
@@ -204,13 +231,14 @@ class CudaBackend final : public Backend {
   }
 
   void matmul(TensorView out, TensorView in, TensorView w) override {
-    check_f32(in, "matmul input");
-    check_f32(out, "matmul output");
-    LLMPIPE_CHECK(in.cols == w.cols && out.rows == in.rows && out.cols == w.rows, "matmul: [",
-                  in.rows, ", ", in.cols, "] x [", w.rows, ", ", w.cols, "]ᵀ -> [", out.rows, ", ",
-                  out.cols, "]");
+    check_matmul_shapes(out, in, w);
     if (in.rows == 0) return;
     use_device();
+    if (warp_decode(in, w)) {
+      cuda::MatvecGroup g = group_of(in);
+      add_product(g, out, w);
+      return launch_group(g, w.dtype, cuda::MatvecEpilogue::Store);
+    }
     const int64_t n = in.rows, K = in.cols, M = w.rows;
     const bool few = n <= cuda::kMatvecMaxTokens && cuda::aligned16(in.data);
     float* y = static_cast<float*>(out.data);
@@ -238,6 +266,53 @@ class CudaBackend final : public Backend {
         return tiled_f32(out, in, w);
     }
     fail("matmul: unsupported weight type ", dtype_name(w.dtype));
+  }
+
+  // q, k and v (one input) in one launch of the warp kernel.
+  void matmul_many(std::span<const TensorView> outs, TensorView in,
+                   std::span<const TensorView> ws) override {
+    LLMPIPE_CHECK(outs.size() == ws.size(), "matmul_many: ", outs.size(), " outputs for ",
+                  ws.size(), " weights");
+    bool together = !ws.empty() && ws.size() <= size_t(cuda::kMatvecMaxProducts);
+    for (size_t i = 0; i < ws.size(); ++i) {
+      check_matmul_shapes(outs[i], in, ws[i]);
+      together = together && ws[i].dtype == ws[0].dtype && warp_decode(in, ws[i]);
+    }
+    if (!together || in.rows == 0) return Backend::matmul_many(outs, in, ws);
+    use_device();
+    cuda::MatvecGroup g = group_of(in);
+    for (size_t i = 0; i < ws.size(); ++i) add_product(g, outs[i], ws[i]);
+    launch_group(g, ws[0].dtype, cuda::MatvecEpilogue::Store);
+  }
+
+  // Gate and up rows side by side in one warp, silu(gate) * up written at once.
+  void matmul_swiglu(TensorView gate, TensorView up, TensorView in, TensorView w_gate,
+                     TensorView w_up) override {
+    check_matmul_shapes(gate, in, w_gate);
+    check_matmul_shapes(up, in, w_up);
+    if (w_gate.dtype != w_up.dtype || w_gate.rows != w_up.rows || !warp_decode(in, w_gate) ||
+        !warp_decode(in, w_up) || in.rows == 0)
+      return Backend::matmul_swiglu(gate, up, in, w_gate, w_up);
+    use_device();
+    cuda::MatvecGroup g = group_of(in);
+    add_product(g, gate, w_gate);
+    add_product(g, up, w_up);
+    launch_group(g, w_gate.dtype, cuda::MatvecEpilogue::Swiglu);
+  }
+
+  void add_rms_norm(TensorView out, TensorView x, TensorView y, TensorView weight,
+                    float eps) override {
+    if (decode_ == DecodeKernels::Block) return Backend::add_rms_norm(out, x, y, weight, eps);
+    check_f32(x, "add_rms_norm input");
+    check_f32(y, "add_rms_norm residual");
+    check_f32(weight, "add_rms_norm weight");
+    check_same_shape(x, y, "add_rms_norm");
+    check_same_shape(out, x, "add_rms_norm");
+    LLMPIPE_CHECK(weight.cols == x.cols, "add_rms_norm: weight of ", weight.cols, " for rows of ",
+                  x.cols);
+    use_device();
+    cuda::rms_norm_f32(out, x, static_cast<const float*>(weight.data), eps, stream_.get(),
+                       static_cast<const float*>(y.data));
   }
 
   void rope(TensorView x, const BatchLayout& batch, int head_dim, float freq_base) override {
@@ -353,6 +428,52 @@ class CudaBackend final : public Backend {
             max_position_};
   }
 
+  // Whether the warp kernel takes the decode-sized product in · wᵀ.
+  bool warp_decode(TensorView in, TensorView w) const {
+    if (decode_ != DecodeKernels::Warp || in.rows > cuda::kMatvecMaxTokens ||
+        !cuda::aligned16(in.data) || !cuda::aligned16(w.data))
+      return false;
+    switch (w.dtype) {
+      case DType::Q8_0:
+      case DType::Q4_0:
+        return w.packed_rows == cuda::kSplitScales;
+      case DType::F16:
+      case DType::BF16:
+        return w.cols % 8 == 0;
+      case DType::F32:
+        return false;  // cuBLAS
+    }
+    return false;
+  }
+  static cuda::MatvecGroup group_of(TensorView in) {
+    cuda::MatvecGroup g;
+    g.x = static_cast<const float*>(in.data);
+    g.K = in.cols;
+    g.n_tokens = int(in.rows);
+    return g;
+  }
+  static void add_product(cuda::MatvecGroup& g, TensorView out, TensorView w) {
+    g.w[g.count] = w.data;
+    g.out[g.count] = static_cast<float*>(out.data);
+    g.rows[g.count] = w.rows;
+    ++g.count;
+  }
+  void launch_group(const cuda::MatvecGroup& g, DType t, cuda::MatvecEpilogue e) {
+    switch (t) {
+      case DType::Q8_0:
+        return cuda::matvec_group_q8_0(g, e, warp_rows_, stream_.get());
+      case DType::Q4_0:
+        return cuda::matvec_group_q4_0(g, e, warp_rows_, stream_.get());
+      case DType::F16:
+        return cuda::matvec_group_f16(g, e, warp_rows_, stream_.get());
+      case DType::BF16:
+        return cuda::matvec_group_bf16(g, e, warp_rows_, stream_.get());
+      case DType::F32:
+        break;
+    }
+    fail("matvec: no warp kernel for ", dtype_name(t));
+  }
+
   // `in` converted to F16 or BF16 in scratch, for cuBLAS products with 16-bit weights.
   const void* activations_as(TensorView in, DType type) {
     const int64_t count = in.rows * in.cols;
@@ -404,6 +525,8 @@ class CudaBackend final : public Backend {
   cuda::DeviceScratch cublas_workspace_;
   cuda::CublasHandle cublas_;
   cuda::GraphRecorder graph_{graphs_enabled()};
+  DecodeKernels decode_ = decode_kernels();
+  int warp_rows_ = warp_rows();
   // Scratch, each owned by one kind of op (ops run in stream order, so reuse is safe; a scratch
   // only grows, after waiting for the stream).
   DeviceScratch tiles_, act_, partials_, ids_, positions_dev_, slots_dev_;

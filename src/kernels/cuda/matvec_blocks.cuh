@@ -1,27 +1,19 @@
-// The decode-sized product shared by the block-quantized weight types (Q8_0, Q4_0), on their
-// split-scales layout (split_layout.cuh): out[t, m] = Σ_k w[m, k] x[t, k] for
-// t < n_tokens <= kMatvecMaxTokens, F32 activations (not rounded, as on the CPU reference).
+// The block kernel of the decode products of Q8_0 / Q4_0 weights (LLMPIPE_CUDA_DECODE=block;
+// the default is the warp kernel, matvec_warp.cuh): out[t, m] = Σ_k w[m, k] x[t, k] for
+// t < n_tokens <= kMatvecMaxTokens, F32 activations, on the split-scales layout.
 //
-// Why it looks like this (each point measured on an H100, bench/RESULTS.md):
-// - A thread block of kMatvecThreads threads shares kRows rows, its warps splitting the row
-//   length and meeting in shared memory at the end: one warp per row left most SMs with a few
-//   warps of a 3B model's 3200-row matrices, too few loads in flight to keep HBM busy.
-// - Each thread reads 16 bytes of quants per row and step (Q8_0: 16 weights; Q4_0: one block of
-//   32), kMatvecUnroll steps of all its rows before any arithmetic, so the loads overlap.
-// - Each activation load serves kRows rows (the F32 activations come from L1 for every weight).
-// - Quants become floats by placing their byte in a float's mantissa (__byte_perm) and
-//   subtracting the offset, not by int-to-float conversions, which run at a quarter of the FMA
-//   rate and were the limit for Q8_0/Q4_0 (a Q8_0 weight byte needs one conversion).
+// A thread block of kMatvecThreads threads shares kRowsPerBlock rows, its warps splitting the
+// row length and meeting in shared memory at the end; each thread reads 16 bytes of quants per
+// row and step, kMatvecUnroll steps of all its rows before any arithmetic. Measured on an H100
+// (3B Q8_0, bench/RESULTS.md): ~1.1 TB/s per product, because a block gets only 1.6-3.2 KiB of
+// a 3200-wide row, so block scheduling and the final reduction dominate.
 // The block scale multiplies each thread's partial block sum, as the CPU reference multiplies
 // the block sum.
-//
-// A Format names the weights per 16-byte load (kWeightsPerLoad), the rows a thread block takes
-// (kRowsPerBlock, the fastest measured) and decodes the four weights [4 k, 4 k + 4) of a load
-// (k < kWeightsPerLoad / 4) in column order (weights4).
 #pragma once
 
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/common.cuh"
+#include "kernels/cuda/matvec_formats.cuh"
 #include "kernels/cuda/ops.cuh"
 #include "kernels/cuda/split_layout.cuh"
 
@@ -29,16 +21,6 @@ namespace llmpipe::cuda {
 
 inline constexpr int kMatvecThreads = 128;
 inline constexpr int kMatvecUnroll = 4;
-
-// The four bytes of `word`, each in [0, 255], as floats minus `offset`: byte i goes into the low
-// mantissa bits of 2^23 (bits 0x4B0000xx = 2^23 + xx), and 2^23 + offset is subtracted, exactly.
-__device__ __forceinline__ void bytes_to_floats(uint32_t word, float offset, float q[4]) {
-  const float bias = 8388608.0f + offset;
-  q[0] = __int_as_float(int(__byte_perm(word, 0x4B000000u, 0x7440))) - bias;
-  q[1] = __int_as_float(int(__byte_perm(word, 0x4B000000u, 0x7441))) - bias;
-  q[2] = __int_as_float(int(__byte_perm(word, 0x4B000000u, 0x7442))) - bias;
-  q[3] = __int_as_float(int(__byte_perm(word, 0x4B000000u, 0x7443))) - bias;
-}
 
 // Sum of v over the block's threads for each of the kN values; the result is valid in thread 0.
 template <int kN>
@@ -133,21 +115,6 @@ __global__ void __launch_bounds__(kMatvecThreads)
     }
   }
   store_block_sums<kRows, kTokens>(acc, out, M, m0, n_tokens);
-}
-
-// Calls fn.template operator()<kTokens>() with the smallest of 1, 2, 4, 8 that is >= n: the
-// kernels keep kTokens accumulators per row, and registers sized for 8 tokens left a one-token
-// decode with a third of the warps per SM.
-template <typename Fn>
-void dispatch_tokens(int n, Fn&& fn) {
-  if (n <= 1)
-    fn.template operator()<1>();
-  else if (n <= 2)
-    fn.template operator()<2>();
-  else if (n <= 4)
-    fn.template operator()<4>();
-  else
-    fn.template operator()<8>();
 }
 
 template <typename Format>

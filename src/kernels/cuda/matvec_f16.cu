@@ -1,9 +1,11 @@
-// matvec_f16_f32 / matvec_bf16_f32: decode-sized products (<= kMatvecMaxTokens tokens) with
-// 16-bit weights and F32 activations (no rounding of the activations, as on the CPU).
-// Rows of 8k weights (every model matrix) take the wide kernel: a thread block per row, 16-byte
-// loads, several per thread before any arithmetic (see matvec_blocks.cuh for why); other even
-// row lengths a warp per row with 4-byte loads, two weights per lane and step.
+// Decode-sized products (<= kMatvecMaxTokens tokens) with 16-bit weights and F32 activations
+// (no rounding of the activations, as on the CPU reference): matvec_group_f16/bf16, the warp
+// kernel (matvec_warp.cuh) for rows of 8k weights (every model matrix); matvec_f16/bf16_f32,
+// the block kernel for such rows (LLMPIPE_CUDA_DECODE=block: a thread block per row, 16-byte
+// loads, several per thread before any arithmetic) and, for other even row lengths, a warp per
+// row with 4-byte loads, two weights per lane and step.
 #include "kernels/cuda/matvec_blocks.cuh"
+#include "kernels/cuda/matvec_warp.cuh"
 
 namespace llmpipe::cuda {
 
@@ -129,6 +131,14 @@ void matvec_f16_f32(TensorView out, TensorView in, TensorView w, cudaStream_t st
 
 void matvec_bf16_f32(TensorView out, TensorView in, TensorView w, cudaStream_t stream) {
   launch<true>(out, in, w, stream);
+}
+
+void matvec_group_f16(MatvecGroup g, MatvecEpilogue e, int rows_per_warp, cudaStream_t stream) {
+  launch_matvec_group<Half16Format<false>>(g, e, rows_per_warp, stream);
+}
+
+void matvec_group_bf16(MatvecGroup g, MatvecEpilogue e, int rows_per_warp, cudaStream_t stream) {
+  launch_matvec_group<Half16Format<true>>(g, e, rows_per_warp, stream);
 }
 
 }  // namespace llmpipe::cuda

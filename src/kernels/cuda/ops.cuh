@@ -24,9 +24,10 @@ struct DeviceBatch {
 // get_rows.cu: out[i] = dequantized table row ids[i]. ids: device, already range-checked.
 void get_rows_f32(TensorView out, TensorView table, const int32_t* ids, cudaStream_t stream);
 
-// rms_norm.cu: out = in / rms(in) * weight per row; out may alias in.
+// rms_norm.cu: out = in / rms(in) * weight per row; out may alias in. With `residual`
+// ([rows, cols] like in), in += residual first, in the same pass; out may alias residual.
 void rms_norm_f32(TensorView out, TensorView in, const float* weight, float eps,
-                  cudaStream_t stream);
+                  cudaStream_t stream, const float* residual = nullptr);
 
 // rope.cu: in place, adjacent pairs. rope_angles_f32 fills table [n_tokens, head_dim / 2] with
 // (cos, sin) of the batch's angles, computed in double precision as the CPU reference;
@@ -74,6 +75,34 @@ void matvec_f16_f32(TensorView out, TensorView in, TensorView w,
                     cudaStream_t stream);  // matvec_f16.cu
 void matvec_bf16_f32(TensorView out, TensorView in, TensorView w,
                      cudaStream_t stream);  // matvec_f16.cu
+
+// The warp kernel (matvec_warp.cuh), the default: the decode products of one input with up to
+// kMatvecMaxProducts weights of one type and row length K (a layer's q, k and v in one launch),
+// or gate and up with silu(gate) * up written to out[0] (MatvecEpilogue::Swiglu; rows[0] ==
+// rows[1]). Preconditions: n_tokens <= kMatvecMaxTokens; x 16-byte aligned; Q8_0/Q4_0 weights in
+// the split layout; K a multiple of 32 (Q8_0/Q4_0) or 8 (F16/BF16).
+inline constexpr int kMatvecMaxProducts = 3;
+enum class MatvecEpilogue { Store, Swiglu };
+struct MatvecGroup {
+  const float* x = nullptr;  // [n_tokens, K]
+  int64_t K = 0;
+  int n_tokens = 0;
+  int count = 0;  // products
+  const void* w[kMatvecMaxProducts] = {};
+  float* out[kMatvecMaxProducts] = {};  // [n_tokens, rows[i]]
+  int64_t rows[kMatvecMaxProducts] = {};
+  // Set by the launcher: warps [first_warp_end[i - 1], first_warp_end[i]) take product i.
+  int64_t first_warp_end[kMatvecMaxProducts] = {};
+};
+// rows_per_warp: 1 or 2, or 0 for the type's default (matvec_formats.cuh).
+void matvec_group_q8_0(MatvecGroup g, MatvecEpilogue e, int rows_per_warp,
+                       cudaStream_t stream);  // matvec_q8_0.cu
+void matvec_group_q4_0(MatvecGroup g, MatvecEpilogue e, int rows_per_warp,
+                       cudaStream_t stream);  // matvec_q4_0.cu
+void matvec_group_f16(MatvecGroup g, MatvecEpilogue e, int rows_per_warp,
+                      cudaStream_t stream);  // matvec_f16.cu
+void matvec_group_bf16(MatvecGroup g, MatvecEpilogue e, int rows_per_warp,
+                       cudaStream_t stream);  // matvec_f16.cu
 
 // convert.cu: dst[i] = src[i] converted (round to nearest even); rows [row0, row0 + rows) of
 // w dequantized into a dense F16 or F32 tile.

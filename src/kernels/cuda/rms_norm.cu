@@ -1,4 +1,5 @@
-// rms_norm: out = in / sqrt(mean(in²) + eps) * weight, one block per row.
+// rms_norm: out = in / sqrt(mean(in²) + eps) * weight, one block per row; optionally after
+// in += residual (add_rms_norm).
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/ops.cuh"
@@ -24,23 +25,34 @@ __device__ float block_sum(float v) {
   return partial[0];
 }
 
-// Each thread reads and writes only its own elements after the reduction, so out may alias in.
-// Rows of 4k floats (every model's) are read as float4: a decode step's norm is one block of a
-// few thousand floats, where the number of dependent loads per thread sets the time.
-template <bool kVec4>
-__global__ void rms_norm_f32_kernel(float* out, const float* in, const float* weight, float eps,
-                                    int64_t d) {
-  const float* x = in + blockIdx.x * d;
+// Each thread reads and writes only its own elements (the same ones in both loops), so out may
+// alias in or residual. Rows of 4k floats (every model's) are read as float4: a decode step's
+// norm is one block of a few thousand floats, where the number of dependent loads per thread
+// sets the time. kAdd: in += residual on the way (the residual add before a norm, one pass
+// instead of two kernels), the same float additions as add_f32.
+template <bool kVec4, bool kAdd>
+__global__ void rms_norm_f32_kernel(float* out, float* in, const float* weight, float eps,
+                                    int64_t d, const float* residual) {
+  float* x = in + blockIdx.x * d;
   float* y = out + blockIdx.x * d;
+  const float* r = residual + (kAdd ? blockIdx.x * d : 0);
   float ss = 0;
   if constexpr (kVec4) {
-    const auto* x4 = reinterpret_cast<const float4*>(x);
+    auto* x4 = reinterpret_cast<float4*>(x);
     for (int64_t i = threadIdx.x; i < d / 4; i += kThreads) {
-      const float4 v = x4[i];
+      float4 v = x4[i];
+      if constexpr (kAdd) {
+        const float4 a = reinterpret_cast<const float4*>(r)[i];
+        v = make_float4(v.x + a.x, v.y + a.y, v.z + a.z, v.w + a.w);
+        x4[i] = v;
+      }
       ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
     }
   } else {
-    for (int64_t i = threadIdx.x; i < d; i += kThreads) ss += x[i] * x[i];
+    for (int64_t i = threadIdx.x; i < d; i += kThreads) {
+      if constexpr (kAdd) x[i] += r[i];
+      ss += x[i] * x[i];
+    }
   }
   const float scale = 1.0f / sqrtf(block_sum(ss) / float(d) + eps);
   if constexpr (kVec4) {
@@ -57,21 +69,31 @@ __global__ void rms_norm_f32_kernel(float* out, const float* in, const float* we
   }
 }
 
+template <bool kAdd>
+void launch(TensorView out, TensorView in, const float* weight, float eps, cudaStream_t stream,
+            const float* residual) {
+  auto* y = static_cast<float*>(out.data);
+  auto* x = static_cast<float*>(in.data);
+  const bool vec4 = in.cols % 4 == 0 && aligned16(x) && aligned16(y) && aligned16(weight) &&
+                    (!kAdd || aligned16(residual));
+  if (vec4)
+    rms_norm_f32_kernel<true, kAdd>
+        <<<unsigned(in.rows), kThreads, 0, stream>>>(y, x, weight, eps, in.cols, residual);
+  else
+    rms_norm_f32_kernel<false, kAdd>
+        <<<unsigned(in.rows), kThreads, 0, stream>>>(y, x, weight, eps, in.cols, residual);
+  CUDA_CHECK_LAUNCH();
+}
+
 }  // namespace
 
 void rms_norm_f32(TensorView out, TensorView in, const float* weight, float eps,
-                  cudaStream_t stream) {
+                  cudaStream_t stream, const float* residual) {
   if (in.rows == 0) return;
-  auto* y = static_cast<float*>(out.data);
-  const auto* x = static_cast<const float*>(in.data);
-  const bool vec4 = in.cols % 4 == 0 && aligned16(x) && aligned16(y) && aligned16(weight);
-  if (vec4)
-    rms_norm_f32_kernel<true>
-        <<<unsigned(in.rows), kThreads, 0, stream>>>(y, x, weight, eps, in.cols);
+  if (residual)
+    launch<true>(out, in, weight, eps, stream, residual);
   else
-    rms_norm_f32_kernel<false>
-        <<<unsigned(in.rows), kThreads, 0, stream>>>(y, x, weight, eps, in.cols);
-  CUDA_CHECK_LAUNCH();
+    launch<false>(out, in, weight, eps, stream, residual);
 }
 
 }  // namespace llmpipe::cuda

@@ -20,6 +20,13 @@ void Backend::matmul_swiglu(TensorView gate, TensorView up, TensorView in, Tenso
   swiglu(gate, up);
 }
 
+void Backend::rope_store_kv(TensorView q, TensorView k, TensorView v, KvView cache,
+                            const BatchLayout& batch, int head_dim, float freq_base) {
+  rope(q, batch, head_dim, freq_base);
+  rope(k, batch, head_dim, freq_base);
+  store_kv(cache, k, v, batch);
+}
+
 void Backend::add_rms_norm(TensorView out, TensorView x, TensorView y, TensorView weight,
                            float eps) {
   add(x, y);

@@ -112,6 +112,9 @@ class Backend {
   // gate = silu(in · w_gateᵀ) * (in · w_upᵀ). up: scratch of gate's shape, clobbered.
   virtual void matmul_swiglu(TensorView gate, TensorView up, TensorView in, TensorView w_gate,
                              TensorView w_up);
+  // rope(q), rope(k), then store_kv(cache, k, v): a layer's new keys rotated and cached.
+  virtual void rope_store_kv(TensorView q, TensorView k, TensorView v, KvView cache,
+                             const BatchLayout& batch, int head_dim, float freq_base);
   // x += y, then out = rms_norm(x) * weight, per row. out may be y.
   virtual void add_rms_norm(TensorView out, TensorView x, TensorView y, TensorView weight,
                             float eps);

@@ -75,9 +75,7 @@ void LlamaStage::run_layer(const LayerWeights& w, const LayerWeights* next, KvVi
   const TensorView qkv[] = {q, k, v};
   const TensorView w_qkv[] = {w.wq, w.wk, w.wv};
   backend_.matmul_many(qkv, h, w_qkv);
-  backend_.rope(q, batch, shape.head_dim, h_.rope_freq_base);
-  backend_.rope(k, batch, shape.head_dim, h_.rope_freq_base);
-  backend_.store_kv(kv, k, v, batch);
+  backend_.rope_store_kv(q, k, v, kv, batch, shape.head_dim, h_.rope_freq_base);
   backend_.attention(attn, q, kv, batch, shape);
   backend_.matmul(h, attn, w.wo);
 

@@ -361,6 +361,41 @@ TEST(CudaKernels, StoreKvAndAttentionBothCacheTypes) {
     }
 }
 
+// rope_store_kv against rope, rope and store_kv on the GPU (which the tests above compare
+// with the CPU): the same arithmetic, so q, k and both caches are bit-identical. Two slots,
+// positions out of order across slots, both cache types; also in the block mode, where the
+// fused op is the sequence itself.
+TEST(CudaKernels, RopeStoreKvEqualsTheOpsInSequence) {
+  for (const DecodeMode& mode : {kDecodeModes[0], kDecodeModes[3]})
+    for (DType kv_type : {DType::F32, DType::F16}) {
+      SCOPED_TRACE(describe(mode) + ", kv " + std::string(dtype_name(kv_type)));
+      const ScopedDecodeMode scoped(mode);
+      Pair p;
+      const int head_dim = 64;
+      const int64_t n = 5, n_ctx = 64, q_dim = 8 * head_dim, kv_dim = 2 * head_dim;
+      std::vector<int32_t> pos = {5, 6, 7, 0, 63}, slots = {0, 0, 0, 1, 1};
+      const BatchLayout batch{pos, slots, 1};
+      const auto kc1 = p.zeros(kv_type, 2 * n_ctx, kv_dim),
+                 vc1 = p.zeros(kv_type, 2 * n_ctx, kv_dim);
+      const auto kc2 = p.zeros(kv_type, 2 * n_ctx, kv_dim),
+                 vc2 = p.zeros(kv_type, 2 * n_ctx, kv_dim);
+      const auto q1 = p.f32(n, q_dim, 1), q2 = p.f32(n, q_dim, 1);
+      const auto k1 = p.f32(n, kv_dim, 2), k2 = p.f32(n, kv_dim, 2);
+      const auto v = p.f32(n, kv_dim, 3);
+      p.gpu->rope(q1.g, batch, head_dim, 10000.0f);
+      p.gpu->rope(k1.g, batch, head_dim, 10000.0f);
+      p.gpu->store_kv({kc1.g, vc1.g, n_ctx}, k1.g, v.g, batch);
+      p.gpu->rope_store_kv(q2.g, k2.g, v.g, {kc2.g, vc2.g, n_ctx}, batch, head_dim, 10000.0f);
+      EXPECT_EQ(p.gpu_host(q1), p.gpu_host(q2)) << "q";
+      EXPECT_EQ(p.gpu_host(k1), p.gpu_host(k2)) << "k";
+      const int64_t words = kv_type == DType::F16 ? kv_dim / 2 : kv_dim;  // raw cache bytes
+      for (const auto& [a, b] : {std::pair{kc1, kc2}, std::pair{vc1, vc2}})
+        EXPECT_EQ(p.host(*p.gpu, {a.g.data, DType::F32, 2 * n_ctx, words}),
+                  p.host(*p.gpu, {b.g.data, DType::F32, 2 * n_ctx, words}))
+            << "cache";
+    }
+}
+
 // ---- the whole model ----
 
 struct Reference {

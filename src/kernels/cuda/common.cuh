@@ -34,6 +34,16 @@ __device__ __forceinline__ float bf16_bits_to_f32(uint16_t h) {
 // Rounds to F16 and back: the precision an F16 matrix product gives its F32 operand.
 __device__ __forceinline__ float round_f16(float x) { return __half2float(__float2half_rn(x)); }
 
+// The pair v rotated by the angle whose (cos, sin) is cs (rope).
+__device__ __forceinline__ float2 rotate_pair(float2 v, float2 cs) {
+  return make_float2(v.x * cs.x - v.y * cs.y, v.x * cs.y + v.y * cs.x);
+}
+
+// A KV cache element (F32, or F16 rounded to nearest even with overflow to inf: the same
+// rounding as the CPU's f32_to_f16).
+__device__ __forceinline__ void store_cache(float* p, float v) { *p = v; }
+__device__ __forceinline__ void store_cache(__half* p, float v) { *p = __float2half_rn(v); }
+
 // Element c of a row of type T (c < row length), as the CPU's dequantize_row_f32 computes it.
 template <DType T>
 __device__ __forceinline__ float load_element(const void* row, int64_t c) {

@@ -316,38 +316,29 @@ class CudaBackend final : public Backend {
   }
 
   void rope(TensorView x, const BatchLayout& batch, int head_dim, float freq_base) override {
-    check_f32(x, "rope input");
-    LLMPIPE_CHECK(
-        x.rows == batch.n_tokens() && head_dim > 0 && x.cols % head_dim == 0 && head_dim % 2 == 0,
-        "rope: shapes");
+    check_rope(x, batch, head_dim);
     use_device();
     const cuda::DeviceBatch b = upload(batch);
-    if (!rope_table_valid_ || rope_head_dim_ != head_dim || rope_freq_base_ != freq_base) {
-      const size_t bytes = size_t(b.n_tokens) * size_t(head_dim / 2) * sizeof(float2);
-      cuda::rope_angles_f32(static_cast<float2*>(rope_table_.get(bytes, stream_.get())), b,
-                            head_dim, freq_base, stream_.get());
-      rope_table_valid_ = true;
-      rope_head_dim_ = head_dim;
-      rope_freq_base_ = freq_base;
-    }
-    cuda::rope_apply_f32(x, static_cast<const float2*>(rope_table_.get(0, stream_.get())), head_dim,
-                         stream_.get());
+    cuda::rope_apply_f32(x, rope_table(b, head_dim, freq_base), head_dim, stream_.get());
   }
 
   void store_kv(KvView cache, TensorView k, TensorView v, const BatchLayout& batch) override {
-    LLMPIPE_CHECK(k.rows == batch.n_tokens() && v.rows == k.rows && k.cols == cache.k.cols &&
-                      v.cols == cache.v.cols,
-                  "store_kv: shapes");
-    check_f32(k, "store_kv k");
-    check_f32(v, "store_kv v");
-    for (int64_t t = 0; t < k.rows; ++t) {
-      const int64_t slot = batch.slots[size_t(t)], pos = batch.positions[size_t(t)];
-      LLMPIPE_CHECK(
-          pos >= 0 && pos < cache.n_ctx && slot >= 0 && (slot + 1) * cache.n_ctx <= cache.k.rows,
-          "store_kv: slot ", slot, " position ", pos, " outside the cache");
-    }
+    check_store_kv(cache, k, v, batch);
     use_device();
     cuda::store_kv_f32(cache, k, v, upload(batch), stream_.get());
+  }
+
+  void rope_store_kv(TensorView q, TensorView k, TensorView v, KvView cache,
+                     const BatchLayout& batch, int head_dim, float freq_base) override {
+    if (decode_ == DecodeKernels::Block)
+      return Backend::rope_store_kv(q, k, v, cache, batch, head_dim, freq_base);
+    check_rope(q, batch, head_dim);
+    check_rope(k, batch, head_dim);
+    check_store_kv(cache, k, v, batch);
+    use_device();
+    const cuda::DeviceBatch b = upload(batch);
+    cuda::rope_store_kv_f32(q, k, v, cache, rope_table(b, head_dim, freq_base), b, head_dim,
+                            stream_.get());
   }
 
   void attention(TensorView out, TensorView q, KvView cache, const BatchLayout& batch,
@@ -426,6 +417,41 @@ class CudaBackend final : public Backend {
     return {static_cast<const int32_t*>(positions_dev_.get(0, stream_.get())),
             static_cast<const int32_t*>(slots_dev_.get(0, stream_.get())), int64_t(n),
             max_position_};
+  }
+
+  static void check_rope(TensorView x, const BatchLayout& batch, int head_dim) {
+    check_f32(x, "rope input");
+    LLMPIPE_CHECK(
+        x.rows == batch.n_tokens() && head_dim > 0 && x.cols % head_dim == 0 && head_dim % 2 == 0,
+        "rope: shapes");
+  }
+
+  static void check_store_kv(KvView cache, TensorView k, TensorView v, const BatchLayout& batch) {
+    LLMPIPE_CHECK(k.rows == batch.n_tokens() && v.rows == k.rows && k.cols == cache.k.cols &&
+                      v.cols == cache.v.cols,
+                  "store_kv: shapes");
+    check_f32(k, "store_kv k");
+    check_f32(v, "store_kv v");
+    for (int64_t t = 0; t < k.rows; ++t) {
+      const int64_t slot = batch.slots[size_t(t)], pos = batch.positions[size_t(t)];
+      LLMPIPE_CHECK(
+          pos >= 0 && pos < cache.n_ctx && slot >= 0 && (slot + 1) * cache.n_ctx <= cache.k.rows,
+          "store_kv: slot ", slot, " position ", pos, " outside the cache");
+    }
+  }
+
+  // The (cos, sin) table of the batch's angles, computed when the layout or the rope
+  // parameters changed since the last call.
+  const float2* rope_table(const cuda::DeviceBatch& b, int head_dim, float freq_base) {
+    if (!rope_table_valid_ || rope_head_dim_ != head_dim || rope_freq_base_ != freq_base) {
+      const size_t bytes = size_t(b.n_tokens) * size_t(head_dim / 2) * sizeof(float2);
+      cuda::rope_angles_f32(static_cast<float2*>(rope_table_.get(bytes, stream_.get())), b,
+                            head_dim, freq_base, stream_.get());
+      rope_table_valid_ = true;
+      rope_head_dim_ = head_dim;
+      rope_freq_base_ = freq_base;
+    }
+    return static_cast<const float2*>(rope_table_.get(0, stream_.get()));
   }
 
   // Whether the warp kernel takes the decode-sized product in · wᵀ.

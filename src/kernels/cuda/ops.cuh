@@ -36,6 +36,12 @@ void rope_angles_f32(float2* table, const DeviceBatch& batch, int head_dim, floa
                      cudaStream_t stream);
 void rope_apply_f32(TensorView x, const float2* table, int head_dim, cudaStream_t stream);
 
+// rope_store_kv.cu: rope_apply_f32 of q and k, then store_kv_f32 of k and v, in one kernel
+// (the same arithmetic). Precondition: q and k 8-byte aligned.
+void rope_store_kv_f32(TensorView q, TensorView k, TensorView v, KvView cache,
+                       const float2* table, const DeviceBatch& batch, int head_dim,
+                       cudaStream_t stream);
+
 // store_kv.cu: cache rows (slot * n_ctx + position) get k and v (F32 -> cache type F32/F16).
 void store_kv_f32(KvView cache, TensorView k, TensorView v, const DeviceBatch& batch,
                   cudaStream_t stream);

@@ -36,8 +36,7 @@ __global__ void rope_apply_kernel(float* x, const float2* table, int64_t n_token
   const int i = int((idx % pairs_per_row) % half);  // pair within its head
   const float2 cs = table[t * half + i];
   float2* p = reinterpret_cast<float2*>(x) + idx;
-  const float2 v = *p;
-  *p = make_float2(v.x * cs.x - v.y * cs.y, v.x * cs.y + v.y * cs.x);
+  *p = rotate_pair(*p, cs);
 }
 
 }  // namespace

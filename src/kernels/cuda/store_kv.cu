@@ -9,10 +9,6 @@ namespace llmpipe::cuda {
 
 namespace {
 
-__device__ __forceinline__ void store(float* p, float v) { *p = v; }
-// Round to nearest even, overflow to inf: the same rounding as the CPU's f32_to_f16.
-__device__ __forceinline__ void store(__half* p, float v) { *p = __float2half_rn(v); }
-
 // One thread per (token, column); consecutive threads write consecutive columns.
 template <typename T>
 __global__ void store_kv_kernel(T* kc, T* vc, const float* k, const float* v, int64_t cols,
@@ -22,8 +18,8 @@ __global__ void store_kv_kernel(T* kc, T* vc, const float* k, const float* v, in
   if (idx >= n_tokens * cols) return;
   const int64_t t = idx / cols, c = idx % cols;
   const int64_t dst = (int64_t(slots[t]) * n_ctx + positions[t]) * cols + c;
-  store(kc + dst, k[idx]);
-  store(vc + dst, v[idx]);
+  store_cache(kc + dst, k[idx]);
+  store_cache(vc + dst, v[idx]);
 }
 
 template <typename T>

@@ -252,7 +252,11 @@ int run_rank(Transport& t, const RunConfig& c, Plan& plan, RankLog& log) {
                         {"unfinished", scheduler.unfinished().size()},
                         {"prompt_tokens", tot.prompt_tokens},
                         {"completion_tokens", tot.completion_tokens},
+                        // Completion tokens per second of the whole run (prefill included),
+                        // and prompt + completion tokens per second.
                         {"tokens_per_s", wall > 0 ? double(tot.completion_tokens) / wall : 0.0},
+                        {"total_tokens_per_s",
+                         wall > 0 ? double(tot.prompt_tokens + tot.completion_tokens) / wall : 0.0},
                         {"world_size", t.size()},
                         {"layer_split", split},
                         {"stages", stages},

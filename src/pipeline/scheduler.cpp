@@ -147,6 +147,9 @@ void Scheduler::finish(Sequence& s, FinishReason reason) {
   for (int32_t t : s.generated) text += decoder.push(t);
   text += decoder.flush();
   const double latency = end - s.start_s;
+  // After the first token: decoding alone, without the prompt's prefill or queueing.
+  const double decode_s = end - s.first_token_s;
+  const size_t decoded = s.generated.empty() ? 0 : s.generated.size() - 1;
   on_completion_({{"id", s.req.id},
                   {"prompt", s.req.prompt},
                   {"completion", text},
@@ -155,7 +158,9 @@ void Scheduler::finish(Sequence& s, FinishReason reason) {
                   {"finish_reason", finish_reason_name(reason)},
                   {"latency_s", latency},
                   {"ttft_s", s.first_token_s - s.start_s},
-                  {"tokens_per_s", latency > 0 ? double(s.generated.size()) / latency : 0.0}});
+                  {"tokens_per_s", latency > 0 ? double(s.generated.size()) / latency : 0.0},
+                  {"decode_tokens_per_s",
+                   decoded > 0 && decode_s > 0 ? double(decoded) / decode_s : 0.0}});
   ++totals_.prompts;
   totals_.prompt_tokens += int64_t(s.prompt_tokens.size());
   totals_.completion_tokens += int64_t(s.generated.size());

@@ -22,6 +22,12 @@ assert m["world_size"] == p and len(m["stages"]) == p, m
 for key in ("wall_s", "prompts", "prompt_tokens", "completion_tokens", "tokens_per_s", "layer_split", "config"):
     assert key in m, key
 assert m["prompts"] == len(refs) and m["completion_tokens"] == sum(len(r["greedy_tokens"]) for r in refs)
+want = (m["prompt_tokens"] + m["completion_tokens"]) / m["wall_s"]
+assert abs(m["total_tokens_per_s"] - want) <= 1e-6 * want, (m["total_tokens_per_s"], want)
+assert m["total_tokens_per_s"] > m["tokens_per_s"] > 0, m
+for c in done.values():
+    # decoding alone: tokens after the first over the time after the first
+    assert c["decode_tokens_per_s"] > 0 if c["completion_tokens"] > 1 else c["decode_tokens_per_s"] == 0, c
 layers = [s["layers"] for s in sorted(m["stages"], key=lambda s: s["rank"])]
 assert layers[0][0] == 0 and layers[-1][1] == 5 and all(a[1] == b[0] for a, b in zip(layers, layers[1:])), layers
 for s in m["stages"]:

@@ -15,6 +15,7 @@
 #include "kernels/cuda/cuda_backend.h"
 #include "kernels/cuda/graph_recorder.cuh"
 #include "kernels/cuda/ops.cuh"
+#include "kernels/cuda/products.cuh"
 #include "kernels/cuda/raii.cuh"
 #include "kernels/cuda/split_layout.cuh"
 
@@ -36,25 +37,6 @@ void check_same_shape(TensorView a, TensorView b, const char* op) {
 bool graphs_enabled() {
   const char* v = std::getenv("LLMPIPE_CUDA_GRAPHS");
   return !(v && std::string(v) == "0");
-}
-
-// Which kernels take decode-sized products: the warp kernel with the fused ops (default), or
-// the earlier block kernels with every op on its own (LLMPIPE_CUDA_DECODE=block), kept to
-// compare the two on one machine (docs/cuda.md).
-enum class DecodeKernels { Warp, Block };
-DecodeKernels decode_kernels() {
-  const char* v = std::getenv("LLMPIPE_CUDA_DECODE");
-  if (!v || std::string(v) == "warp") return DecodeKernels::Warp;
-  if (std::string(v) == "block") return DecodeKernels::Block;
-  fail("LLMPIPE_CUDA_DECODE=", v, ": expected warp or block");
-}
-// Rows per warp of the warp kernel: 1 or 2 (LLMPIPE_CUDA_WARP_ROWS), else each type's default.
-int warp_rows() {
-  const char* v = std::getenv("LLMPIPE_CUDA_WARP_ROWS");
-  if (!v || !*v) return 0;
-  const std::string s(v);
-  if (s == "1" || s == "2") return std::stoi(s);
-  fail("LLMPIPE_CUDA_WARP_ROWS=", s, ": expected 1 or 2");
 }
 
 void check_matmul_shapes(TensorView out, TensorView in, TensorView w) {
@@ -86,8 +68,7 @@ class CudaBackend final : public Backend {
     CUBLAS_CHECK(cublasSetWorkspace(cublas_.get(),
                                     cublas_workspace_.get(kCublasWorkspaceBytes, stream_.get()),
                                     kCublasWorkspaceBytes));
-    // Reserve the prefill tile scratch now, so that the memory plan sees it.
-    tiles_.get(options.tile_workspace_bytes, stream_.get());
+    products_.emplace(stream_.get(), cublas_.get(), props_.major, options.tile_workspace_bytes);
   }
 
   ~CudaBackend() override { cudaStreamSynchronize(stream_.get()); }
@@ -116,7 +97,7 @@ class CudaBackend final : public Backend {
     use_device();
     size_t free = 0, total = 0;
     CUDA_CHECK(cudaMemGetInfo(&free, &total));
-    const uint64_t ws = tiles_.bytes() + act_.bytes() + partials_.bytes() + ids_.bytes() +
+    const uint64_t ws = products_->scratch_bytes() + partials_.bytes() + ids_.bytes() +
                         positions_dev_.bytes() + slots_dev_.bytes() + rope_table_.bytes() +
                         cublas_workspace_.bytes();
     return {free, total, allocated_ + ws, ws};
@@ -232,40 +213,8 @@ class CudaBackend final : public Backend {
 
   void matmul(TensorView out, TensorView in, TensorView w) override {
     check_matmul_shapes(out, in, w);
-    if (in.rows == 0) return;
     use_device();
-    if (warp_decode(in, w)) {
-      cuda::MatvecGroup g = group_of(in);
-      add_product(g, out, w);
-      return launch_group(g, w.dtype, cuda::MatvecEpilogue::Store);
-    }
-    const int64_t n = in.rows, K = in.cols, M = w.rows;
-    const bool few = n <= cuda::kMatvecMaxTokens && cuda::aligned16(in.data);
-    float* y = static_cast<float*>(out.data);
-    switch (w.dtype) {
-      case DType::F32:
-        cuda::gemm_f32_out(cublas_.get(), y, M, in.data, w.data, CUDA_R_32F, n, K, 0, M);
-        return;
-      case DType::Q8_0:  // the matvec kernels read the split layout; tiles read either
-        if (few && w.packed_rows == cuda::kSplitScales)
-          return cuda::matvec_q8_0_f32(out, in, w, stream_.get());
-        return tiled_f16(out, in, w);
-      case DType::Q4_0:
-        if (few && w.packed_rows == cuda::kSplitScales)
-          return cuda::matvec_q4_0_f32(out, in, w, stream_.get());
-        return tiled_f16(out, in, w);
-      case DType::F16:
-        if (few && K % 2 == 0) return cuda::matvec_f16_f32(out, in, w, stream_.get());
-        return cuda::gemm_f32_out(cublas_.get(), y, M, activations_as(in, DType::F16), w.data,
-                                  CUDA_R_16F, n, K, 0, M);
-      case DType::BF16:
-        if (few && K % 2 == 0) return cuda::matvec_bf16_f32(out, in, w, stream_.get());
-        if (props_.major >= 8)  // BF16 tensor-core GEMM from Ampere on
-          return cuda::gemm_f32_out(cublas_.get(), y, M, activations_as(in, DType::BF16), w.data,
-                                    CUDA_R_16BF, n, K, 0, M);
-        return tiled_f32(out, in, w);
-    }
-    fail("matmul: unsupported weight type ", dtype_name(w.dtype));
+    products_->matmul(out, in, w);
   }
 
   // q, k and v (one input) in one launch of the warp kernel.
@@ -273,16 +222,9 @@ class CudaBackend final : public Backend {
                    std::span<const TensorView> ws) override {
     LLMPIPE_CHECK(outs.size() == ws.size(), "matmul_many: ", outs.size(), " outputs for ",
                   ws.size(), " weights");
-    bool together = !ws.empty() && ws.size() <= size_t(cuda::kMatvecMaxProducts);
-    for (size_t i = 0; i < ws.size(); ++i) {
-      check_matmul_shapes(outs[i], in, ws[i]);
-      together = together && ws[i].dtype == ws[0].dtype && warp_decode(in, ws[i]);
-    }
-    if (!together || in.rows == 0) return Backend::matmul_many(outs, in, ws);
+    for (size_t i = 0; i < ws.size(); ++i) check_matmul_shapes(outs[i], in, ws[i]);
     use_device();
-    cuda::MatvecGroup g = group_of(in);
-    for (size_t i = 0; i < ws.size(); ++i) add_product(g, outs[i], ws[i]);
-    launch_group(g, ws[0].dtype, cuda::MatvecEpilogue::Store);
+    if (!products_->matmul_many(outs, in, ws)) Backend::matmul_many(outs, in, ws);
   }
 
   // Gate and up rows side by side in one warp, silu(gate) * up written at once.
@@ -290,19 +232,15 @@ class CudaBackend final : public Backend {
                      TensorView w_up) override {
     check_matmul_shapes(gate, in, w_gate);
     check_matmul_shapes(up, in, w_up);
-    if (w_gate.dtype != w_up.dtype || w_gate.rows != w_up.rows || !warp_decode(in, w_gate) ||
-        !warp_decode(in, w_up) || in.rows == 0)
-      return Backend::matmul_swiglu(gate, up, in, w_gate, w_up);
     use_device();
-    cuda::MatvecGroup g = group_of(in);
-    add_product(g, gate, w_gate);
-    add_product(g, up, w_up);
-    launch_group(g, w_gate.dtype, cuda::MatvecEpilogue::Swiglu);
+    if (!products_->matmul_swiglu(gate, in, w_gate, w_up))
+      Backend::matmul_swiglu(gate, up, in, w_gate, w_up);
   }
 
   void add_rms_norm(TensorView out, TensorView x, TensorView y, TensorView weight,
                     float eps) override {
-    if (decode_ == DecodeKernels::Block) return Backend::add_rms_norm(out, x, y, weight, eps);
+    if (products_->decode_kernels() == cuda::DecodeKernels::Block)
+      return Backend::add_rms_norm(out, x, y, weight, eps);
     check_f32(x, "add_rms_norm input");
     check_f32(y, "add_rms_norm residual");
     check_f32(weight, "add_rms_norm weight");
@@ -330,7 +268,7 @@ class CudaBackend final : public Backend {
 
   void rope_store_kv(TensorView q, TensorView k, TensorView v, KvView cache,
                      const BatchLayout& batch, int head_dim, float freq_base) override {
-    if (decode_ == DecodeKernels::Block)
+    if (products_->decode_kernels() == cuda::DecodeKernels::Block)
       return Backend::rope_store_kv(q, k, v, cache, batch, head_dim, freq_base);
     check_rope(q, batch, head_dim);
     check_rope(k, batch, head_dim);
@@ -454,108 +392,16 @@ class CudaBackend final : public Backend {
     return static_cast<const float2*>(rope_table_.get(0, stream_.get()));
   }
 
-  // Whether the warp kernel takes the decode-sized product in · wᵀ.
-  bool warp_decode(TensorView in, TensorView w) const {
-    if (decode_ != DecodeKernels::Warp || in.rows > cuda::kMatvecMaxTokens ||
-        !cuda::aligned16(in.data) || !cuda::aligned16(w.data))
-      return false;
-    switch (w.dtype) {
-      case DType::Q8_0:
-      case DType::Q4_0:
-        return w.packed_rows == cuda::kSplitScales;
-      case DType::F16:
-      case DType::BF16:
-        return w.cols % 8 == 0;
-      case DType::F32:
-        return false;  // cuBLAS
-    }
-    return false;
-  }
-  static cuda::MatvecGroup group_of(TensorView in) {
-    cuda::MatvecGroup g;
-    g.x = static_cast<const float*>(in.data);
-    g.K = in.cols;
-    g.n_tokens = int(in.rows);
-    return g;
-  }
-  static void add_product(cuda::MatvecGroup& g, TensorView out, TensorView w) {
-    g.w[g.count] = w.data;
-    g.out[g.count] = static_cast<float*>(out.data);
-    g.rows[g.count] = w.rows;
-    ++g.count;
-  }
-  void launch_group(const cuda::MatvecGroup& g, DType t, cuda::MatvecEpilogue e) {
-    switch (t) {
-      case DType::Q8_0:
-        return cuda::matvec_group_q8_0(g, e, warp_rows_, stream_.get());
-      case DType::Q4_0:
-        return cuda::matvec_group_q4_0(g, e, warp_rows_, stream_.get());
-      case DType::F16:
-        return cuda::matvec_group_f16(g, e, warp_rows_, stream_.get());
-      case DType::BF16:
-        return cuda::matvec_group_bf16(g, e, warp_rows_, stream_.get());
-      case DType::F32:
-        break;
-    }
-    fail("matvec: no warp kernel for ", dtype_name(t));
-  }
-
-  // `in` converted to F16 or BF16 in scratch, for cuBLAS products with 16-bit weights.
-  const void* activations_as(TensorView in, DType type) {
-    const int64_t count = in.rows * in.cols;
-    void* dst = act_.get(size_t(count) * 2, stream_.get());
-    const auto* src = static_cast<const float*>(in.data);
-    if (type == DType::F16)
-      cuda::convert_f32_to_f16(dst, src, count, stream_.get());
-    else
-      cuda::convert_f32_to_bf16(dst, src, count, stream_.get());
-    return dst;
-  }
-
-  int64_t tile_rows(int64_t K, size_t element_bytes) const {
-    return std::max<int64_t>(1,
-                             int64_t(options_.tile_workspace_bytes / (size_t(K) * element_bytes)));
-  }
-
-  // Many tokens, quantized weights: dequantize row tiles to F16 and multiply with cuBLAS (tensor
-  // cores), activations rounded to F16 as llama.cpp's cuBLAS path does.
-  void tiled_f16(TensorView out, TensorView in, TensorView w) {
-    const int64_t n = in.rows, K = in.cols, M = w.rows;
-    const void* x16 = activations_as(in, DType::F16);
-    const int64_t rows = std::min(M, tile_rows(K, 2));
-    void* tile = tiles_.get(size_t(rows * K) * 2, stream_.get());
-    for (int64_t r0 = 0; r0 < M; r0 += rows) {
-      const int64_t r = std::min(rows, M - r0);
-      cuda::dequantize_rows_f16(tile, w, r0, r, stream_.get());
-      cuda::gemm_f32_out(cublas_.get(), static_cast<float*>(out.data), M, x16, tile, CUDA_R_16F, n,
-                         K, r0, r);
-    }
-  }
-
-  // As tiled_f16 with F32 tiles and F32 activations (BF16 weights before Ampere).
-  void tiled_f32(TensorView out, TensorView in, TensorView w) {
-    const int64_t n = in.rows, K = in.cols, M = w.rows;
-    const int64_t rows = std::min(M, tile_rows(K, 4));
-    auto* tile = static_cast<float*>(tiles_.get(size_t(rows * K) * 4, stream_.get()));
-    for (int64_t r0 = 0; r0 < M; r0 += rows) {
-      const int64_t r = std::min(rows, M - r0);
-      cuda::dequantize_rows_f32(tile, w, r0, r, stream_.get());
-      cuda::gemm_f32_out(cublas_.get(), static_cast<float*>(out.data), M, in.data, tile, CUDA_R_32F,
-                         n, K, r0, r);
-    }
-  }
-
   CudaBackendOptions options_;
   cudaDeviceProp props_{};
   cuda::Stream stream_;
   cuda::DeviceScratch cublas_workspace_;
   cuda::CublasHandle cublas_;
   cuda::GraphRecorder graph_{graphs_enabled()};
-  DecodeKernels decode_ = decode_kernels();
-  int warp_rows_ = warp_rows();
   // Scratch, each owned by one kind of op (ops run in stream order, so reuse is safe; a scratch
   // only grows, after waiting for the stream).
-  DeviceScratch tiles_, act_, partials_, ids_, positions_dev_, slots_dev_;
+  std::optional<cuda::Products> products_;  // after stream_ and cublas_, made in the constructor
+  DeviceScratch partials_, ids_, positions_dev_, slots_dev_;
   // (cos, sin) of the current batch's rope angles, [n_tokens, head_dim / 2]: every layer
   // rotates with the same angles, so they are computed once per batch layout.
   DeviceScratch rope_table_;

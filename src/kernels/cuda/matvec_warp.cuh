@@ -92,8 +92,8 @@ __device__ __forceinline__ void warp_dot_rows(const typename F::Row (&rows)[kRow
     for (int t = 0; t < kTokens; ++t) acc[r][t] = warp_sum(acc[r][t]);
 }
 
-// Warp w takes rows [m0, m0 + kR) of product i, where first_warp[i] <= w < first_warp[i + 1];
-// with Swiglu the same rows of product 1 (up) too. Rows past the product's end re-read its last
+// Warp w takes rows [m0, m0 + kR) of product i, the first with w < first_warp_end[i]; with
+// Swiglu the same rows of product 1 (up) too. Rows past the product's end re-read its last
 // row and write nothing.
 template <typename F, int kR, int kTokens, MatvecEpilogue kE>
 __global__ void __launch_bounds__(kMatvecWarpsPerBlock* kWarp)

@@ -25,7 +25,7 @@ if [[ -x /usr/local/cuda/bin/nvcc ]]; then
   [[ -f build-cuda/CMakeCache.txt ]] || generator+=(-DCMAKE_BUILD_TYPE=Release)
   cmake -S . -B build-cuda "${generator[@]}" -DLLMPIPE_CUDA=ON \
     "-DCMAKE_CUDA_ARCHITECTURES=${CUDA_ARCHS:-75;80;90}" >/dev/null
-  cmake --build build-cuda -j "${JOBS:-$(nproc)}" --target llmpipe cuda_tests
+  cmake --build build-cuda -j "${JOBS:-$(nproc)}" --target llmpipe cuda_tests bench_cuda_matvec
   (cd build-cuda && ctest -L gpu --output-on-failure --timeout 900)
 fi
 

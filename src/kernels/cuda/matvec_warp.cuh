@@ -28,7 +28,9 @@
 namespace llmpipe::cuda {
 
 inline constexpr int kMatvecWarpsPerBlock = 4;
-inline constexpr int kMatvecLoadsInFlight = 8;  // per lane, over all of the warp's rows
+// Per lane, over all of the warp's rows (a template parameter of the kernel, so that
+// bench/bench_cuda_matvec.cu can time other values beside it).
+inline constexpr int kMatvecLoadsInFlight = 8;
 
 // a[i] for i < kMatvecMaxProducts without indexing a parameter array at run time (which
 // would copy the kernel's parameters to local memory).
@@ -38,14 +40,14 @@ __device__ __forceinline__ T pick(const T (&a)[kMatvecMaxProducts], int i) {
 }
 
 // acc[r][t] = Σ_k row_r[k] x[t, k], summed over the warp: every lane gets every sum.
-template <typename F, int kRows, int kTokens>
+template <typename F, int kRows, int kTokens, int kLoadsInFlight>
 __device__ __forceinline__ void warp_dot_rows(const typename F::Row (&rows)[kRows], const float* x,
                                               int64_t K, int n_tokens,
                                               float (&acc)[kRows][kTokens]) {
   constexpr int kW = F::kWeightsPerLoad;
   // Fewer loads in flight where each carries more arithmetic (eight tokens; Q4_0's 32 weights
   // per load), so that the accumulators and decoded weights stay in registers (spills else).
-  constexpr int kLoads = kMatvecLoadsInFlight / (kTokens >= 8 ? 2 : 1) / (kW > 16 ? 2 : 1);
+  constexpr int kLoads = kLoadsInFlight / (kTokens >= 8 ? 2 : 1) / (kW > 16 ? 2 : 1);
   constexpr int kUnroll = kLoads / kRows > 0 ? kLoads / kRows : 1;
   const int lane = threadIdx.x % kWarp;
   const int64_t n_loads = K / kW;
@@ -95,7 +97,7 @@ __device__ __forceinline__ void warp_dot_rows(const typename F::Row (&rows)[kRow
 // Warp w takes rows [m0, m0 + kR) of product i, the first with w < first_warp_end[i]; with
 // Swiglu the same rows of product 1 (up) too. Rows past the product's end re-read its last
 // row and write nothing.
-template <typename F, int kR, int kTokens, MatvecEpilogue kE>
+template <typename F, int kR, int kTokens, MatvecEpilogue kE, int kLoadsInFlight>
 __global__ void __launch_bounds__(kMatvecWarpsPerBlock* kWarp)
     matvec_warp_kernel(const MatvecGroup g) {
   constexpr int kRows = kE == MatvecEpilogue::Swiglu ? 2 * kR : kR;
@@ -114,7 +116,7 @@ __global__ void __launch_bounds__(kMatvecWarpsPerBlock* kWarp)
     if constexpr (kE == MatvecEpilogue::Swiglu) rows[kR + r] = F::row(g.w[1], M, g.K, m);
   }
   float acc[kRows][kTokens] = {};
-  warp_dot_rows<F, kRows, kTokens>(rows, g.x, g.K, g.n_tokens, acc);
+  warp_dot_rows<F, kRows, kTokens, kLoadsInFlight>(rows, g.x, g.K, g.n_tokens, acc);
   // Every lane holds every sum; lane r * kTokens + t stores (r, t), so the stores go in parallel.
   float* out = pick(g.out, i);
   const int lane = threadIdx.x % kWarp;
@@ -132,22 +134,27 @@ __global__ void __launch_bounds__(kMatvecWarpsPerBlock* kWarp)
     }
 }
 
-template <typename F, int kR>
-void launch_matvec_warp(MatvecGroup g, MatvecEpilogue e, cudaStream_t stream) {
+// Sets g.first_warp_end for kR rows per warp; returns the thread blocks to launch (0: none).
+inline unsigned plan_matvec_warps(MatvecGroup& g, MatvecEpilogue e, int kR) {
   const int products = e == MatvecEpilogue::Swiglu ? 1 : g.count;
   int64_t warps = 0;
   for (int i = 0; i < products; ++i) {
     warps += (g.rows[i] + kR - 1) / kR;
     g.first_warp_end[i] = warps;
   }
-  if (warps == 0 || g.n_tokens == 0) return;
-  const unsigned blocks = blocks_for(warps, kMatvecWarpsPerBlock);
+  return g.n_tokens == 0 ? 0 : blocks_for(warps, kMatvecWarpsPerBlock);
+}
+
+template <typename F, int kR, int kLoadsInFlight = kMatvecLoadsInFlight>
+void launch_matvec_warp(MatvecGroup g, MatvecEpilogue e, cudaStream_t stream) {
+  const unsigned blocks = plan_matvec_warps(g, e, kR);
+  if (blocks == 0) return;
   dispatch_tokens(g.n_tokens, [&]<int kT>() {
     if (e == MatvecEpilogue::Swiglu)
-      matvec_warp_kernel<F, kR, kT, MatvecEpilogue::Swiglu>
+      matvec_warp_kernel<F, kR, kT, MatvecEpilogue::Swiglu, kLoadsInFlight>
           <<<blocks, kMatvecWarpsPerBlock * kWarp, 0, stream>>>(g);
     else
-      matvec_warp_kernel<F, kR, kT, MatvecEpilogue::Store>
+      matvec_warp_kernel<F, kR, kT, MatvecEpilogue::Store, kLoadsInFlight>
           <<<blocks, kMatvecWarpsPerBlock * kWarp, 0, stream>>>(g);
   });
   CUDA_CHECK_LAUNCH();

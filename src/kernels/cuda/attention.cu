@@ -3,7 +3,7 @@
 // Flash-decoding: the keys of each (token, head) are cut into `n_splits` ranges processed by
 // separate blocks (so a decode step with few tokens still fills the GPU on long contexts), each
 // keeping an online softmax (running max m, sum l, unnormalized output acc); a second kernel
-// combines the ranges. Prefill uses the same kernels with one split per (token, head): there
+// combines the ranges where there is more than one. Prefill uses the same kernels with one split per (token, head): there
 // are enough of those to fill the GPU.
 //
 // With an F16 cache, q is rounded to F16 before q·k and the softmax weights before p·v, as the
@@ -33,12 +33,15 @@ __device__ __forceinline__ float operand(float x, const __half*) { return round_
 
 // Grid: (n_tokens * n_head, n_splits). Writes, per (item, split), acc[head_dim] and (m, l).
 // A split with no keys (beyond the token's position) writes m = -inf, l = 0, acc = 0.
+// With one split the block writes the output itself, acc / l: what the combine kernel computes
+// from one range (e^0 = 1), to the bit, without its launch (short contexts, prefill).
 template <typename T>
 __global__ void attention_partial_kernel(const float* q, int64_t q_cols, const T* kc, const T* vc,
                                          int64_t kv_cols, const int32_t* positions,
                                          const int32_t* slots, int64_t n_ctx, int n_head,
                                          int group, int hd, float scale, int keys_per_split,
-                                         float* part_acc, float* part_ml) {
+                                         float* part_acc, float* part_ml, float* out,
+                                         int64_t out_cols) {
   const int64_t item = blockIdx.x;
   const int split = blockIdx.y, n_splits = gridDim.y;
   const int64_t t = item / n_head;
@@ -90,6 +93,14 @@ __global__ void attention_partial_kernel(const float* q, int64_t q_cols, const T
     m = new_m;
     __syncthreads();  // s_s is rewritten by the next tile
   }
+  if (n_splits == 1) {  // l > 0: a token attends at least to itself
+#pragma unroll
+    for (int i = 0; i < kDimsPerThread; ++i) {
+      const int d = threadIdx.x + i * kThreads;
+      if (d < hd) out[t * out_cols + int64_t(h) * hd + d] = acc[i] / l;
+    }
+    return;
+  }
   const int64_t part = item * n_splits + split;
 #pragma unroll
   for (int i = 0; i < kDimsPerThread; ++i) {
@@ -135,8 +146,10 @@ void launch(TensorView out, TensorView q, KvView cache, const DeviceBatch& batch
       static_cast<const float*>(q.data), q.cols, static_cast<const T*>(cache.k.data),
       static_cast<const T*>(cache.v.data), cache.k.cols, batch.positions, batch.slots,
       cache.n_ctx, shape.n_head, shape.n_head / shape.n_head_kv, shape.head_dim,
-      1.0f / sqrtf(float(shape.head_dim)), plan.keys_per_split, part_acc, part_ml);
+      1.0f / sqrtf(float(shape.head_dim)), plan.keys_per_split, part_acc, part_ml,
+      static_cast<float*>(out.data), out.cols);
   CUDA_CHECK_LAUNCH();
+  if (plan.n_splits == 1) return;
   attention_combine_kernel<<<unsigned(items), std::min(shape.head_dim, 256), 0, stream>>>(
       static_cast<float*>(out.data), out.cols, shape.n_head, shape.head_dim, plan.n_splits,
       part_acc, part_ml);

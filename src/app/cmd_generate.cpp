@@ -41,21 +41,19 @@ void run_generate(const GenerateOptions& o) {
   check_gpu_layers(o.gpu_layers, o.backend);
   const std::unique_ptr<Backend> backend_owner = make_backend({.kind = o.backend, .threads = o.threads});
   Backend& backend = *backend_owner;
-  const std::unique_ptr<Backend> host_backend =  // --gpu-layers: the other layers' backend
-      o.gpu_layers >= 0 ? make_backend({.kind = "cpu", .threads = o.threads}) : nullptr;
   const StageSpec spec{{0, h.n_layer}, true, true};
   const KvCacheShape kv{h.n_layer, 1, n_ctx, h.kv_dim()};
   const int64_t max_tokens = std::min(o.batch, n_ctx);
-  if (const auto device = split_for_offload(spec, o.gpu_layers).device) {
-    KvCacheShape device_kv = kv;
-    device_kv.n_layers = device->layers.size();
-    if (const auto plan = plan_device_memory(backend, *model.tensors, h, *device, device_kv, max_tokens, 1)) {
-      std::fprintf(stderr, "%s: %s\n", backend.name().c_str(), plan->describe().c_str());
-      check_device_memory(*plan, "the model");
-    }
-  }
+  // --gpu-layers (default: all that fit): the layers after the first N run on the CPU.
+  const DevicePlacement placement = place_on_device(backend, *model.tensors, h, spec, kv,
+                                                    max_tokens, 1, o.gpu_layers, 0, "the model");
+  if (placement.plan)
+    std::fprintf(stderr, "%s: %s\n", backend.name().c_str(), placement.plan->describe().c_str());
+  if (!placement.note.empty()) std::fprintf(stderr, "%s\n", placement.note.c_str());
+  const std::unique_ptr<Backend> host_backend =  // the other layers' backend
+      placement.gpu_layers >= 0 ? make_backend({.kind = "cpu", .threads = o.threads}) : nullptr;
   const auto stage_owner = make_offloaded_stage(*model.tensors, h, spec, backend, host_backend.get(),
-                                                o.gpu_layers, kv, max_tokens, 1);
+                                                placement.gpu_layers, kv, max_tokens, 1);
   LlamaStage& stage = *stage_owner;
 
   const auto prompt = tokenizer.encode(o.prompt, tokenizer.vocab().add_bos);
@@ -115,7 +113,7 @@ void register_generate(CLI::App& app) {
   cmd->add_option("--backend", o->backend, "Compute backend: cpu, cuda or auto")
       ->capture_default_str()
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
-  cmd->add_option("--gpu-layers", o->gpu_layers, "With --backend cuda: layers on the GPU, the rest on the CPU (default: all on the GPU)");
+  cmd->add_option("--gpu-layers", o->gpu_layers, "With --backend cuda: layers on the GPU, the rest on the CPU (default: all that fit, the rest on the CPU; an error when not one fits)");
   cmd->callback([o] { run_generate(*o); });
 }
 

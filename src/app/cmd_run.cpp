@@ -37,7 +37,7 @@ uint64_t parse_byte_size(const std::string& text) {
 struct RunFlags {
   std::string exp_config, parallel_config;
   RunConfig overrides;  // only fields whose flag was given are applied
-  std::string layer_split, kv_type, kv_memory, hop_type, hop_transport, dtype, weights;
+  std::string layer_split, kv_type, kv_memory, gpu_memory, hop_type, hop_transport, dtype, weights;
 };
 
 }  // namespace
@@ -87,7 +87,8 @@ void register_run(CLI::App& app, int* argc, char*** argv) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--backend", o.backend, "Compute backend: cpu (default), cuda (ranks on one node share its GPUs by local rank) or auto")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
-  cmd->add_option("--gpu-layers", o.gpu_layers, "With --backend cuda: the first N layers of each stage on the GPU, the rest on the CPU (default: all on the GPU)");
+  cmd->add_option("--gpu-layers", o.gpu_layers, "With --backend cuda: the first N layers of each stage on the GPU, the rest on the CPU (default: all that fit, the rest on the CPU; an error when not one fits)");
+  cmd->add_option("--gpu-memory", f->gpu_memory, "With --backend cuda: device memory each stage may use, e.g. 6G (default: what is free), e.g. for ranks sharing a GPU");
 
   cmd->callback([f, cmd, argc, argv] {
     RunConfig c;
@@ -115,6 +116,7 @@ void register_run(CLI::App& app, int* argc, char*** argv) {
     if (given("--gpu-layers")) c.gpu_layers = o.gpu_layers;
     if (!f->kv_type.empty()) c.kv_type = *dtype_from_name(f->kv_type);
     if (!f->kv_memory.empty()) c.kv_memory = parse_byte_size(f->kv_memory);
+    if (!f->gpu_memory.empty()) c.gpu_memory = parse_byte_size(f->gpu_memory);
     if (!f->hop_type.empty()) c.hop_type = hop_type_from_name(f->hop_type);
     if (!f->hop_transport.empty()) c.hop_transport = hop_transport_from_name(f->hop_transport);
     if (!f->weights.empty()) c.weights = weight_placement_from_name(f->weights);

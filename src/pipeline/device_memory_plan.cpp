@@ -3,12 +3,15 @@
 #include "core/error.h"
 #include "kernels/backend_factory.h"
 #include "model/llama_arch.h"
+#include "model/stage_offload.h"
 
 namespace llmpipe {
 
 namespace {
 
-std::string mib(uint64_t b) { return cat((b + (1 << 20) - 1) >> 20, " MiB"); }
+std::string mib(uint64_t b) {
+  return cat((b + (1 << 20) - 1) >> 20, " MiB");
+}
 
 // Bytes a tensor takes once placed: norm weights are converted to F32 on load.
 uint64_t placed_bytes(const TensorSource& source, TensorRole role, int64_t layer,
@@ -24,8 +27,9 @@ uint64_t placed_bytes(const TensorSource& source, TensorRole role, int64_t layer
 std::string DeviceMemoryPlan::describe() const {
   return cat("device memory plan: weights ", mib(weights), " + KV cache ", mib(kv_cache),
              " + activations ", mib(activations), " + workspace ", mib(workspace), " = ",
-             mib(weights + kv_cache + activations + workspace), "; free ", mib(free + reserved),
-             " of ", mib(total), fits() ? "" : ": DOES NOT FIT");
+             mib(use()), "; free ", mib(free + reserved), " of ", mib(total),
+             limit ? cat(", --gpu-memory ", mib(limit)) : std::string(),
+             fits() ? "" : ": DOES NOT FIT");
 }
 
 std::optional<DeviceMemoryPlan> plan_device_memory(Backend& backend, const TensorSource& source,
@@ -63,10 +67,53 @@ std::optional<DeviceMemoryPlan> plan_device_memory(Backend& backend, const Tenso
 
 void check_device_memory(const DeviceMemoryPlan& p, const std::string& where) {
   if (p.fits()) return;
-  fail(where, " needs ", mib(p.need()), " more device memory but ", mib(p.free),
-       " is free (", p.describe(), "): use more stages (ranks), --gpu-layers to keep some "
+  const std::string what =
+      p.need() > p.free
+          ? cat(" needs ", mib(p.need()), " more device memory but ", mib(p.free), " is free")
+          : cat(" needs ", mib(p.use()), " of device memory but --gpu-memory allows ",
+                mib(p.limit));
+  fail(where, what, " (", p.describe(),
+       "): use more stages (ranks), --gpu-layers to keep some "
        "layers on the CPU, a smaller ctx_size or batch_size, --kv-type f16, or a more "
        "quantized model");
+}
+
+int64_t most_layers_that_fit(int64_t n_layers, const std::function<bool(int64_t)>& fits) {
+  for (int64_t n = n_layers - 1; n >= 1; --n)
+    if (fits(n)) return n;
+  return 0;
+}
+
+DevicePlacement place_on_device(Backend& backend, const TensorSource& source, const LlamaHParams& h,
+                                const StageSpec& spec, const KvCacheShape& kv, int64_t max_tokens,
+                                int64_t max_logit_rows, int64_t requested, uint64_t limit,
+                                const std::string& where) {
+  // The plan with the first n layers on the device (n < 0: all); nullopt: not a GPU backend.
+  auto plan_for = [&](int64_t n) -> std::optional<DeviceMemoryPlan> {
+    const auto device = split_for_offload(spec, n).device;
+    if (!device) return std::nullopt;
+    KvCacheShape device_kv = kv;
+    device_kv.n_layers = device->layers.size();
+    auto p = plan_device_memory(backend, source, h, *device, device_kv, max_tokens, max_logit_rows);
+    if (p) p->limit = limit;
+    return p;
+  };
+  DevicePlacement placed{requested, plan_for(requested), ""};
+  if (!placed.plan || placed.plan->fits() || requested >= 0) {
+    if (placed.plan) check_device_memory(*placed.plan, where);
+    return placed;
+  }
+  const int64_t n_layers = spec.layers.size();
+  const int64_t n = most_layers_that_fit(n_layers, [&](int64_t k) { return plan_for(k)->fits(); });
+  if (n == 0) check_device_memory(*placed.plan, cat(where, " (not even one layer fits)"));
+  const DeviceMemoryPlan all = *placed.plan;
+  placed = {n, plan_for(n), ""};
+  placed.note =
+      cat("device memory: all ", n_layers, " layers need ", mib(all.use()), " with ",
+          mib(all.free + all.reserved), " free",
+          limit ? cat(" and --gpu-memory ", mib(limit)) : std::string(), ": the first ", n,
+          " on the GPU, the other ", n_layers - n, " on the CPU (--gpu-layers N chooses)");
+  return placed;
 }
 
 }  // namespace llmpipe

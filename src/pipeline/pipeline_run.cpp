@@ -102,10 +102,6 @@ int run_rank(Transport& t, const RunConfig& c, Plan& plan, RankLog& log) {
   const std::unique_ptr<Backend> backend_owner =
       make_backend({.kind = c.backend, .threads = threads, .weights = c.weights});
   Backend& backend = *backend_owner;
-  // --gpu-layers N: the stage's layers after its first N run on the CPU.
-  const std::unique_ptr<Backend> host_backend =
-      c.gpu_layers >= 0 ? make_backend({.kind = "cpu", .threads = threads, .weights = c.weights}) : nullptr;
-  const OffloadSplit offload = split_for_offload(spec, c.gpu_layers);
   // Under Slurm, name the node too: several slurmd may share a host, and a node name is what
   // sacct and the job's logs use.
   const char* slurm_node = std::getenv("SLURMD_NODENAME");
@@ -118,23 +114,24 @@ int run_rank(Transport& t, const RunConfig& c, Plan& plan, RankLog& log) {
 
   const KvCacheShape kv = kv_shape(c, plan, spec.layers);
   const int64_t max_tokens = c.prefill_chunk + c.batch_size;
-  KvCacheShape device_kv = kv;
-  device_kv.n_layers = offload.device ? offload.device->layers.size() : 0;
-  const auto device_plan = offload.device
-                               ? plan_device_memory(backend, *plan.model.tensors, h,
-                                                    *offload.device, device_kv, max_tokens,
-                                                    c.batch_size)
-                               : std::nullopt;
-  if (device_plan) {
-    log.line(device_plan->describe());
-    check_device_memory(*device_plan, cat("stage ", t.rank(), " on ", backend.name()));
-  }
+  // --gpu-layers (default: all that fit): the stage's layers after the first N run on the CPU.
+  const DevicePlacement placement =
+      place_on_device(backend, *plan.model.tensors, h, spec, kv, max_tokens, c.batch_size,
+                      c.gpu_layers, c.gpu_memory, cat("stage ", t.rank(), " on ", backend.name()));
+  if (placement.plan) log.line(placement.plan->describe());
+  if (!placement.note.empty()) log.line(placement.note);
+  const std::unique_ptr<Backend> host_backend =
+      placement.gpu_layers >= 0
+          ? make_backend({.kind = "cpu", .threads = threads, .weights = c.weights})
+          : nullptr;
+  const OffloadSplit offload = split_for_offload(spec, placement.gpu_layers);
+  const auto& device_plan = placement.plan;
   if (c.kv_memory == 0 && !device_plan)  // a GPU's KV cache is in the plan above
     if (const uint64_t avail = available_memory_bytes(); avail > 0)
       check_kv_fits(kv, avail, cat("the memory available on ", t.host()), t.rank());
   const std::unique_ptr<LlamaStage> stage_owner =
       make_offloaded_stage(*plan.model.tensors, h, spec, backend, host_backend.get(),
-                           c.gpu_layers, kv, max_tokens, c.batch_size);
+                           placement.gpu_layers, kv, max_tokens, c.batch_size);
   LlamaStage& stage = *stage_owner;
   std::vector<std::string> names = stage.weights().tensor_names;
   uint64_t bytes = stage.weights().bytes;

@@ -76,6 +76,7 @@ void apply_exp_config(RunConfig& c, const std::string& path) {
   read(j, path, "trace_path", {nullptr, "outputs"}, c.trace_path);
   read(j, path, "backend", knobs, c.backend);
   read(j, path, "gpu_layers", knobs, c.gpu_layers);
+  read(j, path, "gpu_memory", knobs, c.gpu_memory);
   std::string weights;
   read(j, path, "weights", knobs, weights);
   if (!weights.empty()) c.weights = weight_placement_from_name(weights);
@@ -103,6 +104,11 @@ void check_gpu_layers(int64_t gpu_layers, const std::string& backend) {
     fail("--gpu-layers needs the CUDA backend (--backend cuda, or auto with a GPU), not ", backend);
 }
 
+void check_gpu_memory(uint64_t gpu_memory, const std::string& backend) {
+  if (gpu_memory > 0 && resolve_backend_kind(backend) != "cuda")
+    fail("--gpu-memory needs the CUDA backend (--backend cuda, or auto with a GPU), not ", backend);
+}
+
 void validate_run_config(const RunConfig& c, int world_size) {
   if (c.model_path.empty()) fail("no model: set model.model_path in the experiment config or --model");
   if (c.prompt_path.empty())
@@ -126,6 +132,7 @@ void validate_run_config(const RunConfig& c, int world_size) {
   if (c.kv_type != DType::F16 && c.kv_type != DType::F32) fail("kv type must be f16 or f32");
   resolve_backend_kind(c.backend);  // unknown names, or cuda in a build without it
   check_gpu_layers(c.gpu_layers, c.backend);
+  check_gpu_memory(c.gpu_memory, c.backend);
   if (c.hop_transport == HopTransport::Nccl && resolve_backend_kind(c.backend) != "cuda")
     fail("--hop-transport nccl needs the CUDA backend (--backend cuda, or auto with a GPU), not ",
          c.backend, ": NCCL moves activations between GPUs");
@@ -160,7 +167,8 @@ json RunConfig::to_json() const {
           {"layer_split", layer_split},
           {"threads", threads},
           {"backend", backend},
-          {"gpu_layers", gpu_layers}};
+          {"gpu_layers", gpu_layers},
+          {"gpu_memory", gpu_memory}};
 }
 
 }  // namespace llmpipe

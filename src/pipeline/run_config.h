@@ -49,7 +49,8 @@ struct RunConfig {
   std::vector<int64_t> layer_split;  // empty: balanced
   int threads = 0;  // per rank; 0: the CPUs the rank may use
   std::string backend = "cpu";  // compute backend: cpu, cuda or auto (kernels/backend_factory.h)
-  int64_t gpu_layers = -1;      // layers per stage on the GPU, the rest on the CPU; -1: all
+  int64_t gpu_layers = -1;  // layers per stage on the GPU, the rest on the CPU; -1: all that fit
+  uint64_t gpu_memory = 0;  // device memory a stage may use in bytes; 0: what is free
   WeightPlacement weights = WeightPlacement::Packed;  // CPU weight memory (kernels/backend.h)
 
   // The micro-batch count for a pipeline of `stages` ranks: by default one per stage (so every
@@ -75,6 +76,7 @@ DType hop_type_from_name(const std::string& name);
 // --gpu-layers N (first N layers of each stage on the GPU, the rest on the CPU) needs the CUDA
 // backend; -1 (every layer on the stage's backend) always passes.
 void check_gpu_layers(int64_t gpu_layers, const std::string& backend);
+void check_gpu_memory(uint64_t gpu_memory, const std::string& backend);
 
 // Checks that need no model: world size vs pipeline size, tensor parallelism, sizes > 0,
 // the backend name (and that this build has it).

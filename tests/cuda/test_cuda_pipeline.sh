@@ -4,8 +4,10 @@
 # completions identical to llama.cpp's reference (as the CPU gives them), and the device memory
 # plan in each rank's log. Activation hops: ranks sharing a GPU take the host path (and
 # --hop-transport nccl is refused at start, on every rank, without a hang); with two GPUs,
-# P = 2 over NCCL gives the reference completions too. Exits 77 (CTest: skipped) when no GPU
-# is visible.
+# P = 2 over NCCL gives the reference completions too. Default --gpu-layers (all that fit):
+# under a --gpu-memory cap below the whole stage's plan, the first layers that fit go on the
+# GPU and the rest on the CPU, with the reference completions; a cap below one layer is a
+# clear error. Exits 77 (CTest: skipped) when no GPU is visible.
 source "$(dirname "$0")/../integration/lib.sh"
 
 if ! command -v nvidia-smi >/dev/null || ! nvidia-smi -L >/dev/null 2>&1; then
@@ -65,3 +67,31 @@ else
     fail "rank 0's log does not show the NCCL hop"
   pass "P = 2 on two GPUs: activations over NCCL"
 fi
+
+# Default --gpu-layers: all that fit. The whole model's plan at 64 slots x 512 positions (an F32
+# cache of 8 MiB per layer), then a cap ~6 MiB below it: some layers on the GPU, the rest on
+# the CPU, the same completions; a cap below the workspace alone: a clear error, no hang.
+fit_args=(run -m "$MODEL" --prompts "$WORK/prompts.jsonl" --max-new-tokens 32 --threads 1
+  --backend cuda --kv-type f32 --batch-size 64 --ctx-size 512)
+mpirun_llmpipe 1 300 "${fit_args[@]}" -o "$WORK/fit-all" > "$WORK/fit-all.stdout" 2> "$WORK/fit-all.stderr" ||
+  { cat "$WORK/fit-all.stderr"; fail "the uncapped run failed"; }
+use=$(sed -n 's/.*device memory plan: .* = \([0-9]*\) MiB; free.*/\1/p' "$WORK/fit-all/rank_0.log" | head -1)
+[[ -n "$use" ]] || fail "no device memory total in $WORK/fit-all/rank_0.log"
+mpirun_llmpipe 1 300 "${fit_args[@]}" -o "$WORK/fit-part" --gpu-memory "$(( use - 6 ))M" \
+  > "$WORK/fit-part.stdout" 2> "$WORK/fit-part.stderr" || { cat "$WORK/fit-part.stderr"; fail "the capped run failed"; }
+grep -Eq "device memory: all 5 layers need .*: the first [1-4] on the GPU, the other [1-4] on the CPU" \
+  "$WORK/fit-part/rank_0.log" || { cat "$WORK/fit-part/rank_0.log"; fail "no partial placement under --gpu-memory $(( use - 6 ))M"; }
+python3 - "$WORK/fit-all" "$WORK/fit-part" <<'PY' || fail "partial placement changed the completions"
+import json, sys
+a, b = ({c["id"]: c["completion"] for c in map(json.loads, open(f"{d}/completions.jsonl"))} for d in sys.argv[1:])
+assert a == b and len(a) > 0, (a, b)
+PY
+pass "default --gpu-layers under --gpu-memory $(( use - 6 ))M: $(grep -o 'the first [0-9]* on the GPU' "$WORK/fit-part/rank_0.log"), same completions"
+set +e
+mpirun_llmpipe 1 120 "${fit_args[@]}" -o "$WORK/fit-none" --gpu-memory 8M > "$WORK/fit-none.stdout" 2> "$WORK/fit-none.stderr"
+code=$?
+set -e
+(( code != 0 && code != 124 && code != 137 )) || fail "--gpu-memory 8M: exit $code (expected a clear error)"
+grep -q "not even one layer fits" "$WORK/fit-none.stderr" ||
+  { cat "$WORK/fit-none.stderr"; fail "no clear error when not one layer fits"; }
+pass "--gpu-memory 8M: refused before loading, 'not even one layer fits' (exit $code)"

@@ -42,6 +42,9 @@ TEST(BackendFactory, UnknownNamesAndGpuLayersAreErrors) {
   c.gpu_layers = -2;
   test::expect_error([&] { validate_run_config(c, 1); }, {"gpu_layers must be >= 0"});
   c.gpu_layers = -1;
+  c.gpu_memory = uint64_t(1) << 30;
+  test::expect_error([&] { validate_run_config(c, 1); }, {"--gpu-memory needs the CUDA backend"});
+  c.gpu_memory = 0;
   EXPECT_NO_THROW(validate_run_config(c, 1));
   EXPECT_EQ(c.to_json()["backend"], "cpu");
 }

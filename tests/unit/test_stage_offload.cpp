@@ -8,6 +8,7 @@
 #include "formats/gguf_tensor_source.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "model/stage_offload.h"
+#include "pipeline/device_memory_plan.h"
 #include "runtime/generator.h"
 #include "test_helpers.h"
 
@@ -33,6 +34,41 @@ TEST(StageOffload, SplitsTheLayerRange) {
   EXPECT_TRUE(s.host->is_last);
 }
 
+// The default --gpu-layers (all that fit): the most layers whose plan fits, 0 when none.
+TEST(StageOffload, MostLayersThatFit) {
+  auto fits_under = [](int64_t budget) {
+    return [budget](int64_t n) { return 50 + 100 * n <= budget; };  // workspace + per layer
+  };
+  EXPECT_EQ(most_layers_that_fit(5, fits_under(420)), 3);
+  EXPECT_EQ(most_layers_that_fit(5, fits_under(160)), 1);
+  EXPECT_EQ(most_layers_that_fit(5, fits_under(149)), 0);    // not even one layer
+  EXPECT_EQ(most_layers_that_fit(5, fits_under(10000)), 4);  // all 5 is the caller's case
+  EXPECT_EQ(most_layers_that_fit(1, fits_under(10000)), 0);
+}
+
+// The plan's limit (--gpu-memory) counts everything the stage uses, reserved scratch included;
+// free memory counts what is still to allocate.
+TEST(StageOffload, DeviceMemoryPlanLimit) {
+  DeviceMemoryPlan p;
+  p.weights = 100;
+  p.kv_cache = 50;
+  p.workspace = 40;
+  p.reserved = 30;
+  p.free = 160;
+  EXPECT_EQ(p.use(), 190u);
+  EXPECT_EQ(p.need(), 160u);
+  EXPECT_TRUE(p.fits());
+  p.limit = 189;
+  EXPECT_FALSE(p.fits());
+  test::expect_error(
+      [&] { check_device_memory(p, "stage 0"); },
+      {"stage 0 needs 1 MiB of device memory but --gpu-memory allows 1 MiB", "--gpu-layers"});
+  p.limit = 0;
+  p.free = 159;
+  EXPECT_FALSE(p.fits());
+  test::expect_error([&] { check_device_memory(p, "stage 0"); }, {"more device memory"});
+}
+
 // stories260K as one whole-model stage: its tensors, hyperparameters, spec and a KV shape.
 struct WholeModel {
   std::shared_ptr<const gguf::Reader> file =
@@ -42,6 +78,19 @@ struct WholeModel {
   StageSpec spec{{0, h.n_layer}, true, true};
   KvCacheShape kv{h.n_layer, 1, 128, h.kv_dim(), DType::F32};
 };
+
+// On a CPU backend nothing is placed: the requested split comes back, without a plan.
+TEST(StageOffload, PlacementOnTheCpuKeepsTheRequest) {
+  const WholeModel model;
+  CpuBackend cpu({});
+  for (const int64_t requested : {int64_t(-1), int64_t(2)}) {
+    const DevicePlacement p = place_on_device(cpu, model.source, model.h, model.spec, model.kv, 8,
+                                              1, requested, 0, "test");
+    EXPECT_EQ(p.gpu_layers, requested);
+    EXPECT_FALSE(p.plan);
+    EXPECT_TRUE(p.note.empty());
+  }
+}
 
 // Greedy generation and first-step logits are bit-identical for every split of the model.
 TEST(StageOffload, EverySplitMatchesTheWholeStage) {

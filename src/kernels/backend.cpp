@@ -1,6 +1,9 @@
-// The fused ops' definitions as sequences of the basic ops: what every backend does unless it
-// overrides them (backend.h).
+// The fused ops' definitions as sequences of the basic ops, and argmax_rows on the host: what
+// every backend does unless it overrides them (backend.h).
 #include "kernels/backend.h"
+
+#include <algorithm>
+#include <vector>
 
 #include "core/error.h"
 
@@ -25,6 +28,18 @@ void Backend::rope_store_kv(TensorView q, TensorView k, TensorView v, KvView cac
   rope(q, batch, head_dim, freq_base);
   rope(k, batch, head_dim, freq_base);
   store_kv(cache, k, v, batch);
+}
+
+void Backend::argmax_rows(std::span<int32_t> ids, TensorView x) {
+  LLMPIPE_CHECK(ids.size() == size_t(x.rows), "argmax_rows: ", ids.size(), " ids for ", x.rows,
+                " rows");
+  std::vector<float> rows(size_t(x.rows * x.cols));
+  to_host(rows, x);
+  for (size_t r = 0; r < ids.size(); ++r) {
+    const auto row = rows.begin() + std::ptrdiff_t(r * size_t(x.cols));
+    // std::max_element: the first of equal maxima, as the sampler's argmax.
+    ids[r] = int32_t(std::max_element(row, row + x.cols) - row);
+  }
 }
 
 void Backend::add_rms_norm(TensorView out, TensorView x, TensorView y, TensorView weight,

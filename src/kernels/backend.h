@@ -101,6 +101,11 @@ class Backend {
   virtual void swiglu(TensorView gate, TensorView up) = 0;
   // x += y, elementwise.
   virtual void add(TensorView x, TensorView y) = 0;
+  // ids[r] = argmax of row r of x ([rows, cols] F32), as runtime/sampler.h's argmax: the lowest
+  // index among equal maxima (a NaN first element wins, later NaNs are passed over). What a
+  // greedy sampler needs: a GPU backend copies one int per row instead of the row (the
+  // default copies the rows and scans them on the host). ids.size() == rows.
+  virtual void argmax_rows(std::span<int32_t> ids, TensorView x);
 
   // ---- fused ops ----
   // Each is defined as the ops above in sequence (backend.cpp does exactly that); a backend

@@ -1,5 +1,6 @@
 #include "pipeline/stage_runtime.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "core/error.h"
@@ -86,8 +87,19 @@ std::optional<TokensMessage> StageRuntime::process(BatchMessage& msg,
 
 TokensMessage StageRuntime::sample(const BatchMessage& msg, TensorView logits) {
   const size_t vocab = size_t(logits.cols);
-  logits_host_.resize(size_t(logits.rows) * vocab);
-  stage_.output_backend().to_host(logits_host_, logits);
+  LLMPIPE_CHECK(size_t(logits.rows) == msg.samples.size(), logits.rows, " logit rows for ",
+                msg.samples.size(), " samples");
+  // All greedy (the common case for evaluations): the backend's argmax, so a GPU sends back one
+  // int per row instead of the vocabulary's logits.
+  const bool greedy = std::all_of(msg.samples.begin(), msg.samples.end(),
+                                  [](const SampleSpec& s) { return s.params().temperature == 0; });
+  if (greedy) {
+    greedy_ids_.resize(msg.samples.size());
+    stage_.output_backend().argmax_rows(greedy_ids_, logits);
+  } else {
+    logits_host_.resize(size_t(logits.rows) * vocab);
+    stage_.output_backend().to_host(logits_host_, logits);
+  }
   TokensMessage result{msg.batch_id, {}};
   for (size_t r = 0; r < msg.samples.size(); ++r) {
     const SampleSpec& s = msg.samples[r];
@@ -95,7 +107,8 @@ TokensMessage StageRuntime::sample(const BatchMessage& msg, TensorView logits) {
       fail("sample request for slot ", s.slot, " of ", samplers_.size());
     auto& sampler = samplers_[size_t(s.slot)];
     if (s.reset || !sampler) sampler.emplace(s.params(), s.stream);
-    result.tokens.push_back(sampler->sample(std::span(logits_host_).subspan(r * vocab, vocab)));
+    result.tokens.push_back(greedy ? greedy_ids_[r]
+                                   : sampler->sample(std::span(logits_host_).subspan(r * vocab, vocab)));
   }
   return result;
 }

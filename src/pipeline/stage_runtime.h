@@ -62,6 +62,7 @@ class StageRuntime {
   StageStats stats_;
   std::vector<std::optional<Sampler>> samplers_;  // last stage: one per KV slot
   std::vector<float> logits_host_;
+  std::vector<int32_t> greedy_ids_;  // [rows] when every row samples greedily
 };
 
 }  // namespace llmpipe

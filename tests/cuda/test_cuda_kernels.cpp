@@ -361,6 +361,34 @@ TEST(CudaKernels, StoreKvAndAttentionBothCacheTypes) {
     }
 }
 
+// argmax_rows: the GPU's index per row equals the host scan's (std::max_element, as the
+// sampler's argmax): random rows, a maximum repeated (the first wins), a NaN in column 0
+// (wins), NaNs elsewhere (passed over), a row of -inf, a vocabulary-sized and a tiny width.
+TEST(CudaKernels, ArgmaxRowsLikeTheHost) {
+  Pair p;
+  const float nan = std::nanf("");
+  for (int64_t cols : {int64_t(7), int64_t(32000)}) {
+    const int64_t rows = 6;
+    auto v = random_floats(size_t(rows * cols), uint32_t(cols));
+    auto row = [&](int64_t r) { return v.begin() + r * cols; };
+    row(1)[cols / 2] = 5.0f;  // a maximum twice: the first wins
+    row(1)[cols - 1] = 5.0f;
+    row(2)[0] = nan;         // NaN first: it wins
+    row(3)[cols / 3] = nan;  // NaN later: passed over
+    row(3)[cols - 2] = 3.0f;
+    std::fill(row(4), row(4) + cols, -INFINITY);
+    std::fill(row(5), row(5) + cols, 0.25f);
+    const auto x = p.f32(rows, cols, v);
+    std::vector<int32_t> want(static_cast<size_t>(rows)), got(static_cast<size_t>(rows));
+    p.cpu.argmax_rows(want, x.c);
+    p.gpu->argmax_rows(got, x.g);
+    EXPECT_EQ(got, want) << "cols " << cols;
+    EXPECT_EQ(want[1], int32_t(cols / 2));  // the host semantics the GPU must follow
+    EXPECT_EQ(want[2], 0);
+    EXPECT_EQ(want[4], 0);
+  }
+}
+
 // rope_store_kv against rope, rope and store_kv on the GPU (which the tests above compare
 // with the CPU): the same arithmetic, so q, k and both caches are bit-identical. Two slots,
 // positions out of order across slots, both cache types; also in the block mode, where the

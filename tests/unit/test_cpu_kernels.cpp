@@ -27,6 +27,7 @@
 #include "kernels/cpu/packed_weights.h"
 #include "kernels/cpu/quantize.h"
 #include "kernels/cpu/reference_ops.h"
+#include "runtime/sampler.h"
 
 namespace llmpipe {
 namespace {
@@ -324,6 +325,25 @@ TEST(CpuKernelOps, AddLargeSplitsAcrossThreads) {
   be.add(x, y);
   const auto got = host(x);
   for (size_t i = 0; i < xf.size(); ++i) ASSERT_EQ(got[i], xf[i] + yf[i]) << i;
+}
+
+// Backend::argmax_rows (the host scan every backend but the GPU's uses) gives the sampler's
+// argmax of each row: the first of equal maxima.
+TEST(CpuKernelOps, ArgmaxRowsIsTheSamplersArgmax) {
+  std::mt19937 rng(8);
+  CpuBackend be({.threads = 2});
+  std::vector<Buffer> keep;
+  const int64_t rows = 4, d = 1000;
+  auto xf = random_floats(size_t(rows * d), rng);
+  xf[size_t(d + 10)] = xf[size_t(d + 900)] = 7.0f;  // row 1: its maximum twice
+  const TensorView x = upload(be, keep, xf, rows, d);
+  std::vector<int32_t> ids(static_cast<size_t>(rows));
+  be.argmax_rows(ids, x);
+  for (int64_t r = 0; r < rows; ++r)
+    EXPECT_EQ(ids[size_t(r)], argmax(std::span(xf).subspan(size_t(r * d), size_t(d)))) << r;
+  EXPECT_EQ(ids[1], 10);
+  std::vector<int32_t> wrong(2);
+  test::expect_error([&] { be.argmax_rows(wrong, x); }, {"argmax_rows: 2 ids for 4 rows"});
 }
 
 // Copied weights (huge pages advised or not) hold the same bytes and give the same products.

@@ -98,8 +98,8 @@ class CudaBackend final : public Backend {
     size_t free = 0, total = 0;
     CUDA_CHECK(cudaMemGetInfo(&free, &total));
     const uint64_t ws = products_->scratch_bytes() + partials_.bytes() + ids_.bytes() +
-                        positions_dev_.bytes() + slots_dev_.bytes() + rope_table_.bytes() +
-                        cublas_workspace_.bytes();
+                        argmax_ids_.bytes() + positions_dev_.bytes() + slots_dev_.bytes() +
+                        rope_table_.bytes() + cublas_workspace_.bytes();
     return {free, total, allocated_ + ws, ws};
   }
 
@@ -235,6 +235,21 @@ class CudaBackend final : public Backend {
     use_device();
     if (!products_->matmul_swiglu(gate, in, w_gate, w_up))
       Backend::matmul_swiglu(gate, up, in, w_gate, w_up);
+  }
+
+  // One int per row leaves the device, not the row.
+  void argmax_rows(std::span<int32_t> ids, TensorView x) override {
+    check_f32(x, "argmax_rows input");
+    LLMPIPE_CHECK(ids.size() == size_t(x.rows), "argmax_rows: ", ids.size(), " ids for ", x.rows,
+                  " rows");
+    LLMPIPE_CHECK(!graph_.recording(), "argmax_rows while a graph is being recorded");
+    if (ids.empty()) return;
+    use_device();
+    auto* d_ids = static_cast<int32_t*>(argmax_ids_.get(ids.size_bytes(), stream_.get()));
+    cuda::argmax_rows_f32(d_ids, x, stream_.get());
+    CUDA_CHECK(cudaMemcpyAsync(ids.data(), d_ids, ids.size_bytes(), cudaMemcpyDeviceToHost,
+                               stream_.get()));
+    CUDA_CHECK(cudaStreamSynchronize(stream_.get()));
   }
 
   void add_rms_norm(TensorView out, TensorView x, TensorView y, TensorView weight,
@@ -401,7 +416,7 @@ class CudaBackend final : public Backend {
   // Scratch, each owned by one kind of op (ops run in stream order, so reuse is safe; a scratch
   // only grows, after waiting for the stream).
   std::optional<cuda::Products> products_;  // after stream_ and cublas_, made in the constructor
-  DeviceScratch partials_, ids_, positions_dev_, slots_dev_;
+  DeviceScratch partials_, ids_, argmax_ids_, positions_dev_, slots_dev_;
   // (cos, sin) of the current batch's rope angles, [n_tokens, head_dim / 2]: every layer
   // rotates with the same angles, so they are computed once per batch layout.
   DeviceScratch rope_table_;

@@ -59,6 +59,9 @@ void attention_f32(TensorView out, TensorView q, KvView cache, const DeviceBatch
                    cudaStream_t stream);
 inline constexpr int kMaxHeadDim = 256;
 
+// argmax.cu: ids[r] (device, x.rows ints) = the argmax of row r, as Backend::argmax_rows.
+void argmax_rows_f32(int32_t* ids, TensorView x, cudaStream_t stream);
+
 // swiglu.cu / add.cu: elementwise over n floats.
 void swiglu_f32(float* gate, const float* up, int64_t n, cudaStream_t stream);
 void add_f32(float* x, const float* y, int64_t n, cudaStream_t stream);

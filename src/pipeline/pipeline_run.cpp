@@ -69,8 +69,15 @@ Plan make_plan(const RunConfig& c, int world_size) {
   return p;
 }
 
+// What a rank holds: every tensor of its stage, on the GPU and (--gpu-layers) on the CPU.
+struct HeldWeights {
+  size_t tensors = 0;
+  uint64_t bytes = 0;
+  int64_t gpu_layers = -1;  // layers on the GPU; -1: not a GPU backend
+};
+
 json stats_json(const Transport& t, const LayerRange& layers, const StageStats& s,
-                const StageWeights& w) {
+                const HeldWeights& w) {
   return {{"rank", t.rank()},
           {"host", t.host()},
           {"layers", {layers.first, layers.last}},
@@ -82,8 +89,9 @@ json stats_json(const Transport& t, const LayerRange& layers, const StageStats& 
           {"load_s", s.load_s},
           {"batches", s.batches},
           {"tokens", s.tokens},
-          {"tensors", w.tensor_names.size()},
+          {"tensors", w.tensors},
           {"weight_bytes", w.bytes},
+          {"gpu_layers", w.gpu_layers < 0 ? json() : json(w.gpu_layers)},
           {"peak_rss_bytes", peak_resident_bytes()}};
 }
 
@@ -144,6 +152,10 @@ int run_rank(Transport& t, const RunConfig& c, Plan& plan, RankLog& log) {
                  host_backend->name()));
   }
   log.line(cat("tensors held: ", names.size(), " (", join(names), ")"));
+  const int64_t gpu_layers = !device_memory(backend) ? -1
+                             : offload.device       ? int64_t(offload.device->layers.size())
+                                                    : 0;
+  const HeldWeights held{names.size(), bytes, gpu_layers};
   if (const auto files = plan.model.tensors->files_opened(); !files.empty())
     log.line(cat("checkpoint files opened: ", files.size(), " (", join(files), ")"));
   log.line(cat("bytes mapped: ", bytes, ", KV cache: ", kv.bytes(), " bytes (",
@@ -170,7 +182,7 @@ int run_rank(Transport& t, const RunConfig& c, Plan& plan, RankLog& log) {
                  " tokens; compute ", runtime.stats().compute_s, " s, receive wait ",
                  runtime.stats().recv_wait_s, " s, send wait ", runtime.stats().send_wait_s, " s"));
     t.send(0, Channel::Stats, [&] {
-      json stats = stats_json(t, spec.layers, runtime.stats(), stage.weights());
+      json stats = stats_json(t, spec.layers, runtime.stats(), held);
       if (trace.enabled()) stats["trace"] = trace.events(t.rank(), label);
       const std::string s = stats.dump();
       const auto* b = reinterpret_cast<const std::byte*>(s.data());
@@ -222,7 +234,7 @@ int run_rank(Transport& t, const RunConfig& c, Plan& plan, RankLog& log) {
   const double wall = seconds_since(t_start);
   runtime.stats().run_s = wall;
 
-  json stages = json::array({stats_json(t, spec.layers, runtime.stats(), stage.weights())});
+  json stages = json::array({stats_json(t, spec.layers, runtime.stats(), held)});
   std::vector<json> traces = {trace.events(t.rank(), label)};
   for (int r = 1; r < t.size(); ++r) {
     const Bytes b = t.recv(r, Channel::Stats);

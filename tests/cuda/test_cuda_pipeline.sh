@@ -85,6 +85,9 @@ python3 - "$WORK/fit-all" "$WORK/fit-part" <<'PY' || fail "partial placement cha
 import json, sys
 a, b = ({c["id"]: c["completion"] for c in map(json.loads, open(f"{d}/completions.jsonl"))} for d in sys.argv[1:])
 assert a == b and len(a) > 0, (a, b)
+stages = [json.load(open(f"{d}/metrics.json"))["stages"][0] for d in sys.argv[1:]]
+assert stages[0]["gpu_layers"] == 5 and 1 <= stages[1]["gpu_layers"] <= 4, stages
+assert stages[0]["tensors"] == stages[1]["tensors"], stages  # both parts counted
 PY
 pass "default --gpu-layers under --gpu-memory $(( use - 6 ))M: $(grep -o 'the first [0-9]* on the GPU' "$WORK/fit-part/rank_0.log"), same completions"
 set +e

@@ -31,8 +31,9 @@ for c in done.values():
 layers = [s["layers"] for s in sorted(m["stages"], key=lambda s: s["rank"])]
 assert layers[0][0] == 0 and layers[-1][1] == 5 and all(a[1] == b[0] for a, b in zip(layers, layers[1:])), layers
 for s in m["stages"]:
-    for key in ("rank", "compute_s", "send_wait_s", "recv_wait_s"):
+    for key in ("rank", "compute_s", "send_wait_s", "recv_wait_s", "tensors", "weight_bytes"):
         assert key in s, key
+    assert s["gpu_layers"] is None, s  # CPU ranks
     log = open(f"{out}/rank_{s['rank']}.log").read()
     held = re.search(r"tensors held: (\d+) \(([^)]*)\)", log)
     names = held.group(2).split()

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "core/enum_names.h"
 #include "core/error.h"
 #include "kernels/cpu/cpu_backend.h"
 #ifdef LLMPIPE_HAVE_CUDA
@@ -49,23 +50,18 @@ std::string resolve_backend_kind(const std::string& kind) {
   fail("unknown backend '", kind, "': use cpu, cuda or auto");
 }
 
+namespace {
+constexpr EnumName<WeightPlacement> kWeightPlacements[] = {{WeightPlacement::Mmap, "mmap"},
+                                                           {WeightPlacement::Copy, "copy"},
+                                                           {WeightPlacement::Packed, "packed"}};
+}  // namespace
+
 WeightPlacement weight_placement_from_name(const std::string& name) {
-  if (name == "mmap") return WeightPlacement::Mmap;
-  if (name == "copy") return WeightPlacement::Copy;
-  if (name == "packed") return WeightPlacement::Packed;
-  fail("unknown weight placement '", name, "': use mmap, copy or packed");
+  return enum_from_name<WeightPlacement>(kWeightPlacements, name, "weight placement");
 }
 
 const char* weight_placement_name(WeightPlacement placement) {
-  switch (placement) {
-    case WeightPlacement::Mmap:
-      return "mmap";
-    case WeightPlacement::Copy:
-      return "copy";
-    case WeightPlacement::Packed:
-      return "packed";
-  }
-  return "?";
+  return enum_name<WeightPlacement>(kWeightPlacements, placement);
 }
 
 std::unique_ptr<Backend> make_backend(const BackendOptions& o) {

@@ -3,6 +3,7 @@
 #include <optional>
 #include <sstream>
 
+#include "core/enum_names.h"
 #include "core/error.h"
 #include "kernels/backend_factory.h"
 #include "transport/nccl_link.h"
@@ -35,23 +36,17 @@ std::string hop_name(int from) {
 
 }  // namespace
 
+namespace {
+constexpr EnumName<HopTransport> kHopTransports[] = {
+    {HopTransport::Auto, "auto"}, {HopTransport::Mpi, "mpi"}, {HopTransport::Nccl, "nccl"}};
+}  // namespace
+
 HopTransport hop_transport_from_name(const std::string& name) {
-  if (name == "auto") return HopTransport::Auto;
-  if (name == "mpi") return HopTransport::Mpi;
-  if (name == "nccl") return HopTransport::Nccl;
-  fail("unknown hop transport '", name, "': use auto, mpi or nccl");
+  return enum_from_name<HopTransport>(kHopTransports, name, "hop transport");
 }
 
 const char* hop_transport_name(HopTransport mode) {
-  switch (mode) {
-    case HopTransport::Auto:
-      return "auto";
-    case HopTransport::Mpi:
-      return "mpi";
-    case HopTransport::Nccl:
-      return "nccl";
-  }
-  return "?";
+  return enum_name<HopTransport>(kHopTransports, mode);
 }
 
 HopEndpoint hop_endpoint(Backend& backend) {

@@ -5,6 +5,7 @@
 #include "kernels/backend_factory.h"
 #include "pipeline/run_config.h"
 #include "test_helpers.h"
+#include "transport/device_link.h"
 
 namespace llmpipe {
 namespace {
@@ -47,6 +48,19 @@ TEST(BackendFactory, UnknownNamesAndGpuLayersAreErrors) {
   c.gpu_memory = 0;
   EXPECT_NO_THROW(validate_run_config(c, 1));
   EXPECT_EQ(c.to_json()["backend"], "cpu");
+}
+
+// Option names <-> values, from one table per setting (core/enum_names.h): every name round-
+// trips, an unknown one is an error listing the accepted names.
+TEST(BackendFactory, SettingNamesRoundTripAndUnknownOnesAreErrors) {
+  for (const char* name : {"mmap", "copy", "packed"})
+    EXPECT_STREQ(weight_placement_name(weight_placement_from_name(name)), name);
+  for (const char* name : {"auto", "mpi", "nccl"})
+    EXPECT_STREQ(hop_transport_name(hop_transport_from_name(name)), name);
+  test::expect_error([] { weight_placement_from_name("huge"); },
+                     {"unknown weight placement 'huge': use mmap, copy or packed"});
+  test::expect_error([] { hop_transport_from_name("ib"); },
+                     {"unknown hop transport 'ib': use auto, mpi or nccl"});
 }
 
 }  // namespace

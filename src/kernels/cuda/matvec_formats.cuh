@@ -103,6 +103,25 @@ struct Half16Format {
   }
 };
 
+// s[r] = the dot product of load u of row r (v[r][u], F's kWeightsPerLoad weights) with the
+// activations xs[0, kWeightsPerLoad / 4), for every row r: one activation load serves all rows.
+template <typename F, int kRows, int kUnroll>
+__device__ __forceinline__ void dot_loads(const uint4 (&v)[kRows][kUnroll], int u,
+                                          const float4* xs, float (&s)[kRows]) {
+#pragma unroll
+  for (int r = 0; r < kRows; ++r) s[r] = 0.0f;
+#pragma unroll
+  for (int k = 0; k < F::kWeightsPerLoad / 4; ++k) {
+    const float4 a = xs[k];
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) {
+      float q[4];
+      F::weights4(v[r][u], k, q);
+      s[r] += q[0] * a.x + q[1] * a.y + q[2] * a.z + q[3] * a.w;
+    }
+  }
+}
+
 // Calls fn.template operator()<kTokens>() with the smallest of 1, 2, 4, 8 that is >= n: the
 // kernels keep kTokens accumulators per row, and registers sized for 8 tokens left a one-token
 // decode with a third of the warps per SM.

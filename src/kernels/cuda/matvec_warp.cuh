@@ -71,18 +71,8 @@ __device__ __forceinline__ void warp_dot_rows(const typename F::Row (&rows)[kRow
 #pragma unroll
       for (int t = 0; t < kTokens; ++t) {
         if (t >= n_tokens) break;
-        const float4* xs = reinterpret_cast<const float4*>(x + t * K + p * kW);
-        float s[kRows] = {};
-#pragma unroll
-        for (int k = 0; k < kW / 4; ++k) {
-          const float4 a = xs[k];
-#pragma unroll
-          for (int r = 0; r < kRows; ++r) {
-            float q[4];
-            F::weights4(v[r][u], k, q);
-            s[r] += q[0] * a.x + q[1] * a.y + q[2] * a.z + q[3] * a.w;
-          }
-        }
+        float s[kRows];
+        dot_loads<F>(v, u, reinterpret_cast<const float4*>(x + t * K + p * kW), s);
 #pragma unroll
         for (int r = 0; r < kRows; ++r) acc[r][t] += d[r][u] * s[r];
       }

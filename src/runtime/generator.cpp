@@ -14,9 +14,12 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 const char* finish_reason_name(FinishReason r) {
   switch (r) {
-    case FinishReason::Stop: return "stop";
-    case FinishReason::Length: return "length";
-    case FinishReason::Context: return "context";
+    case FinishReason::Stop:
+      return "stop";
+    case FinishReason::Length:
+      return "length";
+    case FinishReason::Context:
+      return "context";
   }
   return "?";
 }
@@ -33,17 +36,30 @@ Generator::Generator(LlamaStage& stage) : stage_(stage) {
     fail("the single-process generator needs a stage holding the whole model");
 }
 
-std::span<const float> Generator::step(std::span<const int32_t> tokens, int64_t first_pos) {
+TensorView Generator::forward(std::span<const int32_t> tokens, int64_t first_pos) {
   const int64_t n = int64_t(tokens.size());
   positions_.resize(size_t(n));
   slots_.assign(size_t(n), 0);
   for (int64_t i = 0; i < n; ++i) positions_[size_t(i)] = int32_t(first_pos + i);
   const BatchLayout batch{positions_, slots_, ++generation_};
   const int32_t last_row = int32_t(n - 1);
-  const TensorView logits = stage_.forward(batch, tokens, std::span(&last_row, 1));
+  return stage_.forward(batch, tokens, std::span(&last_row, 1));
+}
+
+std::span<const float> Generator::step(std::span<const int32_t> tokens, int64_t first_pos) {
+  const TensorView logits = forward(tokens, first_pos);
   logits_.resize(size_t(logits.cols));
   stage_.output_backend().to_host(logits_, logits);
   return logits_;
+}
+
+int32_t Generator::next_token(int32_t token, int64_t pos, Sampler& sampler) {
+  if (sampler.params().temperature == 0.0f) {
+    int32_t id = 0;
+    stage_.output_backend().argmax_rows(std::span(&id, 1), forward(std::span(&token, 1), pos));
+    return id;
+  }
+  return sampler.sample(step(std::span(&token, 1), pos));
 }
 
 GenerationResult Generator::generate(std::span<const int32_t> prompt, const StopRule& stop,
@@ -66,8 +82,8 @@ GenerationResult Generator::generate(std::span<const int32_t> prompt, const Stop
 
   t0 = std::chrono::steady_clock::now();
   int64_t pos = int64_t(prompt.size());  // position of the next token
+  int32_t token = sampler.sample(logits);
   for (;;) {
-    const int32_t token = sampler.sample(logits);
     const auto finish = stop.check(token, int64_t(r.tokens.size()) + 1, pos);
     if (token != stop.eos_id) {
       r.tokens.push_back(token);
@@ -77,7 +93,7 @@ GenerationResult Generator::generate(std::span<const int32_t> prompt, const Stop
       r.finish = *finish;
       break;
     }
-    logits = step(std::span(&token, 1), pos++);
+    token = next_token(token, pos++, sampler);
   }
   r.generate_s = seconds_since(t0);
   return r;

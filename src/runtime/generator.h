@@ -39,8 +39,7 @@ class Generator {
   explicit Generator(LlamaStage& stage);  // stage must hold every layer
 
   // on_token is called for each new token as soon as it is sampled (EOS excluded).
-  GenerationResult generate(std::span<const int32_t> prompt, const StopRule& stop,
-                            Sampler& sampler,
+  GenerationResult generate(std::span<const int32_t> prompt, const StopRule& stop, Sampler& sampler,
                             const std::function<void(int32_t)>& on_token = nullptr);
 
   // One forward pass of `tokens` at positions first_pos.. of the single sequence; returns the
@@ -48,6 +47,11 @@ class Generator {
   std::span<const float> step(std::span<const int32_t> tokens, int64_t first_pos);
 
  private:
+  // The forward pass of step(): the last token's logits row, on the stage's output backend.
+  TensorView forward(std::span<const int32_t> tokens, int64_t first_pos);
+  // The token after `token` (at position pos): greedy sampling takes the backend's argmax (a
+  // GPU sends back one int, not the logits), other sampling the logits on the host.
+  int32_t next_token(int32_t token, int64_t pos, Sampler& sampler);
 
   LlamaStage& stage_;
   std::vector<int32_t> positions_, slots_;

@@ -416,11 +416,13 @@ TEST(CudaKernels, RopeStoreKvEqualsTheOpsInSequence) {
       p.gpu->rope_store_kv(q2.g, k2.g, v.g, {kc2.g, vc2.g, n_ctx}, batch, head_dim, 10000.0f);
       EXPECT_EQ(p.gpu_host(q1), p.gpu_host(q2)) << "q";
       EXPECT_EQ(p.gpu_host(k1), p.gpu_host(k2)) << "k";
-      const int64_t words = kv_type == DType::F16 ? kv_dim / 2 : kv_dim;  // raw cache bytes
-      for (const auto& [a, b] : {std::pair{kc1, kc2}, std::pair{vc1, vc2}})
-        EXPECT_EQ(p.host(*p.gpu, {a.g.data, DType::F32, 2 * n_ctx, words}),
-                  p.host(*p.gpu, {b.g.data, DType::F32, 2 * n_ctx, words}))
-            << "cache";
+      // The raw cache bytes (an F16 cache seen as pairs in F32 words: memcmp, not float ==).
+      const int64_t words = kv_type == DType::F16 ? kv_dim / 2 : kv_dim;
+      for (const auto& [a, b] : {std::pair{kc1, kc2}, std::pair{vc1, vc2}}) {
+        const auto ha = p.host(*p.gpu, {a.g.data, DType::F32, 2 * n_ctx, words});
+        const auto hb = p.host(*p.gpu, {b.g.data, DType::F32, 2 * n_ctx, words});
+        EXPECT_EQ(0, std::memcmp(ha.data(), hb.data(), ha.size() * 4)) << "cache";
+      }
     }
 }
 

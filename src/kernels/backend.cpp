@@ -33,7 +33,9 @@ void Backend::rope_store_kv(TensorView q, TensorView k, TensorView v, KvView cac
 void Backend::argmax_rows(std::span<int32_t> ids, TensorView x) {
   LLMPIPE_CHECK(ids.size() == size_t(x.rows), "argmax_rows: ", ids.size(), " ids for ", x.rows,
                 " rows");
-  std::vector<float> rows(size_t(x.rows * x.cols));
+  // Reused across calls (greedy sampling asks once per decode step): no allocation per token.
+  thread_local std::vector<float> rows;
+  rows.resize(size_t(x.rows * x.cols));
   to_host(rows, x);
   for (size_t r = 0; r < ids.size(); ++r) {
     const auto row = rows.begin() + std::ptrdiff_t(r * size_t(x.cols));

@@ -98,15 +98,18 @@ DType hop_type_from_name(const std::string& name) {
   return *t;
 }
 
+namespace {
+// `option` (given) only makes sense on a GPU: an error unless `backend` resolves to CUDA.
+void require_cuda_backend(const std::string& backend, const char* option, const char* why = "") {
+  if (resolve_backend_kind(backend) != "cuda")
+    fail(option, " needs the CUDA backend (--backend cuda, or auto with a GPU), not ", backend,
+         why);
+}
+}  // namespace
+
 void check_gpu_layers(int64_t gpu_layers, const std::string& backend) {
   if (gpu_layers < -1) fail("gpu_layers must be >= 0 (or -1: every layer), got ", gpu_layers);
-  if (gpu_layers >= 0 && resolve_backend_kind(backend) != "cuda")
-    fail("--gpu-layers needs the CUDA backend (--backend cuda, or auto with a GPU), not ", backend);
-}
-
-void check_gpu_memory(uint64_t gpu_memory, const std::string& backend) {
-  if (gpu_memory > 0 && resolve_backend_kind(backend) != "cuda")
-    fail("--gpu-memory needs the CUDA backend (--backend cuda, or auto with a GPU), not ", backend);
+  if (gpu_layers >= 0) require_cuda_backend(backend, "--gpu-layers");
 }
 
 void validate_run_config(const RunConfig& c, int world_size) {
@@ -132,10 +135,10 @@ void validate_run_config(const RunConfig& c, int world_size) {
   if (c.kv_type != DType::F16 && c.kv_type != DType::F32) fail("kv type must be f16 or f32");
   resolve_backend_kind(c.backend);  // unknown names, or cuda in a build without it
   check_gpu_layers(c.gpu_layers, c.backend);
-  check_gpu_memory(c.gpu_memory, c.backend);
-  if (c.hop_transport == HopTransport::Nccl && resolve_backend_kind(c.backend) != "cuda")
-    fail("--hop-transport nccl needs the CUDA backend (--backend cuda, or auto with a GPU), not ",
-         c.backend, ": NCCL moves activations between GPUs");
+  if (c.gpu_memory > 0) require_cuda_backend(c.backend, "--gpu-memory");
+  if (c.hop_transport == HopTransport::Nccl)
+    require_cuda_backend(c.backend, "--hop-transport nccl",
+                         ": NCCL moves activations between GPUs");
   if (!c.layer_split.empty() && int(c.layer_split.size()) != world_size)
     fail("layer split has ", c.layer_split.size(), " entries but the job has ", world_size,
          " ranks");

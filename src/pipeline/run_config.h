@@ -76,7 +76,6 @@ DType hop_type_from_name(const std::string& name);
 // --gpu-layers N (first N layers of each stage on the GPU, the rest on the CPU) needs the CUDA
 // backend; -1 (every layer on the stage's backend) always passes.
 void check_gpu_layers(int64_t gpu_layers, const std::string& backend);
-void check_gpu_memory(uint64_t gpu_memory, const std::string& backend);
 
 // Checks that need no model: world size vs pipeline size, tensor parallelism, sizes > 0,
 // the backend name (and that this build has it).

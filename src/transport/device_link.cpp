@@ -34,11 +34,9 @@ std::string hop_name(int from) {
   return cat("hop ", from, " -> ", from + 1);
 }
 
-}  // namespace
-
-namespace {
 constexpr EnumName<HopTransport> kHopTransports[] = {
     {HopTransport::Auto, "auto"}, {HopTransport::Mpi, "mpi"}, {HopTransport::Nccl, "nccl"}};
+
 }  // namespace
 
 HopTransport hop_transport_from_name(const std::string& name) {

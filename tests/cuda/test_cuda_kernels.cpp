@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
 #include "core/half.h"
 #include "formats/gguf_reader.h"
 #include "formats/gguf_tensor_source.h"
@@ -424,6 +425,24 @@ TEST(CudaKernels, RopeStoreKvEqualsTheOpsInSequence) {
         EXPECT_EQ(0, std::memcmp(ha.data(), hb.data(), ha.size() * 4)) << "cache";
       }
     }
+}
+
+// The A/B switches of the decode kernels refuse values they do not know, naming them, when
+// the backend is created (not at the first product).
+TEST(CudaKernels, DecodeSwitchesRejectUnknownValues) {
+  for (const DecodeMode& bad : {DecodeMode{"fast", ""}, DecodeMode{"warp", "3"}}) {
+    const ScopedDecodeMode scoped(bad);
+    try {
+      make_cuda_backend({});
+      FAIL() << "accepted " << describe(bad);
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find(*bad.rows ? "LLMPIPE_CUDA_WARP_ROWS=3: expected 1 or 2"
+                                    : "LLMPIPE_CUDA_DECODE=fast: expected warp or block"),
+                std::string::npos)
+          << what;
+    }
+  }
 }
 
 // ---- the whole model ----

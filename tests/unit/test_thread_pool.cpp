@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -87,6 +88,26 @@ TEST(ThreadPool, WakesSleepingWorkers) {
 
 TEST(ThreadPool, RejectsZeroThreads) {
   EXPECT_THROW(ThreadPool(0), Error);
+}
+
+// A dynamic job needs chunks of at least one item (0 would hand out the same empty chunk
+// forever): an error before any thread runs, and the pool stays usable.
+TEST(ThreadPool, RejectsEmptyDynamicChunks) {
+  ThreadPool pool(2);
+  int calls = 0;
+  auto count = [&](int64_t, int64_t, int) { ++calls; };
+  try {
+    pool.parallel_for_dynamic(10, count, 0);
+    FAIL() << "chunk 0 accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("parallel_for_dynamic: chunk of 0 items"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(calls, 0);
+  std::atomic<int64_t> items{0};
+  pool.parallel_for_dynamic(10, [&](int64_t b, int64_t e, int) { items += e - b; }, 3);
+  EXPECT_EQ(items.load(), 10);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // Kernel microbenchmark (not a test): matmul GEMV (decode, 1 row) and GEMM (prefill, 512 rows)
 // with OpenLLaMA-3B shapes per weight dtype, and attention, for every instruction-set level the
 // CPU supports (scalar = the portable reference kernels), in one run so the numbers compare.
+// Q4_0 and Q8_0 are timed in both layouts where the level has packed kernels: "rows" (GGUF
+// row-major, `--weights mmap|copy`) and "packed" (the default `--weights packed`).
 //
 //   build/bench_kernels [--threads N] [--reps R] [--gemm-rows N] [--ref-gemm-rows N]
 //                       [--only matmul|attention|q4_0|q8_0|f16|bf16|f32] [--hot 1]
@@ -11,9 +13,9 @@
 // GEMM: GFLOP/s (2·n·m·k per call); the scalar reference runs fewer rows (it's ~100x slower).
 // Times: best of the repetitions, in CPU time per thread (see now()).
 #include <algorithm>
-#include <ctime>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <random>
 #include <string>
 #include <vector>
@@ -21,6 +23,7 @@
 #include "core/dtype.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/cpu_isa.h"
+#include "kernels/cpu/packed_weights.h"
 #include "kernels/cpu/quantize.h"
 
 using namespace llmpipe;
@@ -43,7 +46,9 @@ double now() {
   return (double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9) / g_threads;
 }
 
-double bytes_per_param(DType t) { return double(dtype_row_bytes(t, 32)) / 32.0; }
+double bytes_per_param(DType t) {
+  return double(dtype_row_bytes(t, 32)) / 32.0;
+}
 
 std::vector<float> random_floats(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -60,8 +65,10 @@ std::vector<uint8_t> make_weight(DType type, int64_t m, int64_t k) {
   std::vector<uint8_t> w(rb * size_t(m));
   const int64_t distinct = std::min<int64_t>(m, 64);
   const auto f = random_floats(size_t(distinct * k), 1);
-  for (int64_t r = 0; r < distinct; ++r) cpu::quantize_row(type, f.data() + r * k, w.data() + r * rb, k);
-  for (int64_t r = distinct; r < m; ++r) std::memcpy(w.data() + r * rb, w.data() + (r % distinct) * rb, rb);
+  for (int64_t r = 0; r < distinct; ++r)
+    cpu::quantize_row(type, f.data() + r * k, w.data() + r * rb, k);
+  for (int64_t r = distinct; r < m; ++r)
+    std::memcpy(w.data() + r * rb, w.data() + (r % distinct) * rb, rb);
   return w;
 }
 
@@ -82,62 +89,110 @@ double copy_bandwidth(CpuBackend& be) {
   double best = 1e30;
   for (int rep = 0; rep < 3; ++rep) {
     const double t0 = now();
-    be.pool().parallel_for(int64_t(n), [&](int64_t s, int64_t e, int) {
-      std::memcpy(b.data() + s, a.data() + s, size_t(e - s));
-    }, 1 << 20);
+    be.pool().parallel_for(
+        int64_t(n),
+        [&](int64_t s, int64_t e, int) { std::memcpy(b.data() + s, a.data() + s, size_t(e - s)); },
+        1 << 20);
     best = std::min(best, now() - t0);
   }
   return 2.0 * double(n) / best / 1e9;
 }
 
+// One weight layout to time: `copies` weights of `bytes` each, back to back from `base`, read
+// through views like `view` (the first copy's).
+struct WeightPool {
+  const char* layout;  // "rows" (GGUF row-major) or "packed" (16-row interleaved, packed_weights.h)
+  const uint8_t* base;
+  size_t bytes;
+  int copies;
+  TensorView view;
+  TensorView copy(int c) const {
+    TensorView v = view;
+    v.data = const_cast<uint8_t*>(base) + size_t(c) * bytes;
+    return v;
+  }
+};
+
+// `w0` repeated until the copies total >= 1 GiB (one copy with --hot).
+std::vector<uint8_t> replicate(const Args& args, const void* w0, size_t bytes, int& copies) {
+  copies = args.hot ? 1 : int(std::max<size_t>(2, ((size_t(1) << 30) + bytes - 1) / bytes));
+  std::vector<uint8_t> pool(bytes * size_t(copies));
+  for (int c = 0; c < copies; ++c) std::memcpy(pool.data() + size_t(c) * bytes, w0, bytes);
+  return pool;
+}
+
+// GEMV (one row, each call on the next copy: weights from DRAM) and, when `gemm`, GEMM of n rows
+// on one copy, of `weights` with `be`'s kernels.
+void time_matmul(const Args& args, CpuBackend& be, const WeightPool& weights, const char* what,
+                 bool gemm) {
+  const TensorView w0 = weights.view;
+  const int64_t m = w0.rows, k = w0.cols;
+  const std::string type(dtype_name(w0.dtype)), isa(cpu::cpu_isa_name(be.isa()));
+  const bool scalar = be.isa() == CpuIsa::Scalar;
+  Buffer xb = be.alloc(size_t(k) * 4), yb = be.alloc(size_t(m) * 4);
+  const auto xf = random_floats(size_t(k), 2);
+  std::memcpy(xb.data(), xf.data(), xf.size() * 4);
+  const TensorView x = xb.view(DType::F32, 1, k), y = yb.view(DType::F32, 1, m);
+  const int reps = scalar ? std::max(3, args.reps / 4) : args.reps;
+  std::vector<double> times;
+  for (int r = 0; r < reps + 1; ++r) {
+    const double t0 = now();
+    be.matmul(y, x, weights.copy(r % weights.copies));
+    if (r > 0) times.push_back(now() - t0);  // first call warms the pool and scratch
+  }
+  const double t = *std::min_element(times.begin(), times.end());
+  const double gbs = double(weights.bytes) / t / 1e9;
+  std::printf("  %-6s %-22s %-7s %-6s gemv  %8.3f ms  %7.2f GB/s  %7.2f tok/s-eq\n", type.c_str(),
+              what, isa.c_str(), weights.layout, t * 1e3, gbs,
+              gbs * 1e9 / (kModelParams * bytes_per_param(w0.dtype)));
+  std::fflush(stdout);
+  if (!gemm) return;
+  const int64_t n = scalar ? args.ref_gemm_rows : args.gemm_rows;
+  Buffer xn = be.alloc(size_t(n * k) * 4), yn = be.alloc(size_t(n * m) * 4);
+  const auto xnf = random_floats(size_t(n * k), 3);
+  std::memcpy(xn.data(), xnf.data(), xnf.size() * 4);
+  const TensorView X = xn.view(DType::F32, n, k), Y = yn.view(DType::F32, n, m);
+  be.matmul(Y, X, w0);
+  double best = 1e30;
+  for (int r = 0; r < 3; ++r) {
+    const double t0 = now();
+    be.matmul(Y, X, w0);
+    best = std::min(best, now() - t0);
+  }
+  std::printf("  %-6s %-22s %-7s %-6s gemm  %8.3f ms  %7.1f GFLOP/s  (%lld rows)\n", type.c_str(),
+              what, isa.c_str(), weights.layout, best * 1e3,
+              2.0 * double(n) * double(m) * double(k) / best / 1e9, (long long)n);
+  std::fflush(stdout);
+}
+
+// Per shape and instruction-set level: the row-major kernels, then the packed ones where the
+// level has them for `type` (Q4_0, Q8_0 with AVX-512: what the engine runs by default).
 void bench_matmul(const Args& args, DType type, const std::vector<CpuIsa>& levels) {
-  struct Shape { int64_t m, k; const char* what; };
-  for (Shape s : {Shape{kFfn, kHidden, "ffn up/gate 8640x3200"}, Shape{kHidden, kFfn, "ffn down 3200x8640"}}) {
+  struct Shape {
+    int64_t m, k;
+    const char* what;
+  };
+  for (Shape s : {Shape{kFfn, kHidden, "ffn up/gate 8640x3200"},
+                  Shape{kHidden, kFfn, "ffn down 3200x8640"}}) {
+    const bool gemm = s.m == kFfn;  // GEMM on one shape only: it's compute-bound either way
     const auto w0 = make_weight(type, s.m, s.k);
-    const size_t wbytes = w0.size();
-    const int copies = args.hot ? 1 : int(std::max<size_t>(2, ((size_t(1) << 30) + wbytes - 1) / wbytes));
-    std::vector<uint8_t> pool(wbytes * size_t(copies));
-    for (int c = 0; c < copies; ++c) std::memcpy(pool.data() + size_t(c) * wbytes, w0.data(), wbytes);
+    int copies = 0;
+    const auto rows = replicate(args, w0.data(), w0.size(), copies);
+    const WeightPool row_major{"rows", rows.data(), w0.size(), copies,
+                               TensorView{const_cast<uint8_t*>(rows.data()), type, s.m, s.k}};
     for (CpuIsa isa : levels) {
       CpuBackend be({.threads = args.threads, .isa = isa});
-      // GEMV, one row, weights from DRAM.
-      Buffer xb = be.alloc(size_t(s.k) * 4), yb = be.alloc(size_t(s.m) * 4);
-      const auto xf = random_floats(size_t(s.k), 2);
-      std::memcpy(xb.data(), xf.data(), xf.size() * 4);
-      const TensorView x = xb.view(DType::F32, 1, s.k), y = yb.view(DType::F32, 1, s.m);
-      const int reps = isa == CpuIsa::Scalar ? std::max(3, args.reps / 4) : args.reps;
-      std::vector<double> times;
-      for (int r = 0; r < reps + 1; ++r) {
-        const TensorView w{pool.data() + size_t(r % copies) * wbytes, type, s.m, s.k};
-        const double t0 = now();
-        be.matmul(y, x, w);
-        if (r > 0) times.push_back(now() - t0);  // first call warms the pool and scratch
-      }
-      const double t = *std::min_element(times.begin(), times.end());
-      const double gbs = double(wbytes) / t / 1e9;
-      std::printf("  %-6s %-22s %-7s gemv  %8.3f ms  %7.2f GB/s  %7.2f tok/s-eq\n",
-                  std::string(dtype_name(type)).c_str(), s.what, std::string(cpu::cpu_isa_name(isa)).c_str(),
-                  t * 1e3, gbs, gbs * 1e9 / (kModelParams * bytes_per_param(type)));
-      std::fflush(stdout);
-      if (s.m != kFfn) continue;  // GEMM on one shape only: it's compute-bound either way
-      // GEMM, n rows (prefill), weights hot or not: one weight, repeated calls.
-      const int64_t n = isa == CpuIsa::Scalar ? args.ref_gemm_rows : args.gemm_rows;
-      Buffer xn = be.alloc(size_t(n * s.k) * 4), yn = be.alloc(size_t(n * s.m) * 4);
-      const auto xnf = random_floats(size_t(n * s.k), 3);
-      std::memcpy(xn.data(), xnf.data(), xnf.size() * 4);
-      const TensorView w{pool.data(), type, s.m, s.k};
-      const TensorView X = xn.view(DType::F32, n, s.k), Y = yn.view(DType::F32, n, s.m);
-      be.matmul(Y, X, w);
-      double best = 1e30;
-      for (int r = 0; r < 3; ++r) {
-        const double t0 = now();
-        be.matmul(Y, X, w);
-        best = std::min(best, now() - t0);
-      }
-      std::printf("  %-6s %-22s %-7s gemm  %8.3f ms  %7.1f GFLOP/s  (%lld rows)\n",
-                  std::string(dtype_name(type)).c_str(), s.what, std::string(cpu::cpu_isa_name(isa)).c_str(),
-                  best * 1e3, 2.0 * double(n) * double(s.m) * double(s.k) / best / 1e9, (long long)n);
-      std::fflush(stdout);
+      time_matmul(args, be, row_major, s.what, gemm);
+      std::vector<Buffer> keep;
+      const TensorView packed = be.place_weight(type, s.m, s.k, w0.data(), keep, WeightUse::Matmul);
+      if (packed.packed_rows == 0) continue;  // no packed kernel for this type and level
+      const size_t bytes = cpu::packed_bytes(type, s.m, s.k);
+      int packed_copies = 0;
+      const auto pool = replicate(args, packed.data, bytes, packed_copies);
+      TensorView first = packed;
+      first.data = const_cast<uint8_t*>(pool.data());
+      time_matmul(args, be, WeightPool{"packed", pool.data(), bytes, packed_copies, first}, s.what,
+                  gemm);
     }
   }
 }
@@ -175,7 +230,8 @@ void bench_attention(const Args& args, const std::vector<CpuIsa>& levels) {
           be.attention(o, q, cache, batch, shape);
           best = std::min(best, now() - t0);
         }
-        std::printf("  attention kv=%-4s %-7s %-22s %9.3f ms\n", std::string(dtype_name(kv)).c_str(),
+        std::printf("  attention kv=%-4s %-7s %-22s %9.3f ms\n",
+                    std::string(dtype_name(kv)).c_str(),
                     std::string(cpu::cpu_isa_name(isa)).c_str(),
                     n == 1 ? "decode (512 keys)" : "prefill (512 tokens)", best * 1e3);
         std::fflush(stdout);
@@ -189,12 +245,18 @@ int main(int argc, char** argv) {
   Args args;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
-    if (a == "--threads") args.threads = std::atoi(argv[i + 1]);
-    else if (a == "--reps") args.reps = std::atoi(argv[i + 1]);
-    else if (a == "--gemm-rows") args.gemm_rows = std::atoll(argv[i + 1]);
-    else if (a == "--ref-gemm-rows") args.ref_gemm_rows = std::atoll(argv[i + 1]);
-    else if (a == "--only") args.only = argv[i + 1];
-    else if (a == "--hot") args.hot = std::string(argv[i + 1]) == "1";
+    if (a == "--threads")
+      args.threads = std::atoi(argv[i + 1]);
+    else if (a == "--reps")
+      args.reps = std::atoi(argv[i + 1]);
+    else if (a == "--gemm-rows")
+      args.gemm_rows = std::atoll(argv[i + 1]);
+    else if (a == "--ref-gemm-rows")
+      args.ref_gemm_rows = std::atoll(argv[i + 1]);
+    else if (a == "--only")
+      args.only = argv[i + 1];
+    else if (a == "--hot")
+      args.hot = std::string(argv[i + 1]) == "1";
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       return 2;
@@ -208,13 +270,14 @@ int main(int argc, char** argv) {
   std::printf(" (detected %s)\n", std::string(cpu::cpu_isa_name(cpu::detect_cpu_isa())).c_str());
   {
     CpuBackend be({.threads = args.threads});
-    std::printf("memory bandwidth (memcpy 512 MiB, read + write, %d threads): %.2f GB/s\n", args.threads,
-                copy_bandwidth(be));
+    std::printf("memory bandwidth (memcpy 512 MiB, read + write, %d threads): %.2f GB/s\n",
+                args.threads, copy_bandwidth(be));
   }
   std::printf("tok/s-eq = GEMV GB/s / weight bytes of OpenLLaMA-3B (%.2fG params) in that dtype\n",
               kModelParams / 1e9);
   for (DType t : {DType::Q4_0, DType::Q8_0, DType::F16, DType::BF16, DType::F32})
-    if (args.only.empty() || args.only == "matmul" || args.only == dtype_name(t)) bench_matmul(args, t, levels);
+    if (args.only.empty() || args.only == "matmul" || args.only == dtype_name(t))
+      bench_matmul(args, t, levels);
   if (args.only.empty() || args.only == "attention") bench_attention(args, levels);
   return 0;
 }

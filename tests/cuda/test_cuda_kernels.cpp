@@ -445,6 +445,43 @@ TEST(CudaKernels, DecodeSwitchesRejectUnknownValues) {
   }
 }
 
+// Inputs the kernels cannot take are refused with the shapes named, before any launch: k and v
+// of other widths than the cache (the kernels index both by k's width), an output that is not
+// F32, an argmax of empty rows (index 0, like the host's scan, without reading the row).
+TEST(CudaKernels, ShapeErrorsAreRefusedBeforeLaunch) {
+  Pair p;
+  const int64_t n_ctx = 8, kv_dim = 64;
+  const auto kc = p.zeros(DType::F16, n_ctx, kv_dim), vc = p.zeros(DType::F16, n_ctx, 2 * kv_dim);
+  const auto k = p.f32(1, kv_dim, 1), v = p.f32(1, 2 * kv_dim, 2);
+  std::vector<int32_t> pos = {0}, slot = {0};
+  const BatchLayout batch{pos, slot, 1};
+  auto expect_error = [](auto&& call, const std::string& needle) {
+    try {
+      call();
+      ADD_FAILURE() << "accepted; expected an error naming: " << needle;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  expect_error([&] { p.gpu->store_kv({kc.g, vc.g, n_ctx}, k.g, v.g, batch); },
+               "expected k and v of the caches' width");
+  const auto q = p.f32(1, kv_dim, 3);
+  expect_error(
+      [&] { p.gpu->rope_store_kv(q.g, k.g, v.g, {kc.g, vc.g, n_ctx}, batch, 32, 10000.0f); },
+      "expected k and v of the caches' width");
+  const auto x = p.f32(1, kv_dim, 4), w = p.f32(1, kv_dim, 5);
+  const auto out16 = p.zeros(DType::F16, 1, kv_dim);
+  expect_error([&] { p.gpu->rms_norm(out16.g, x.g, w.g, 1e-5f); }, "rms_norm output");
+  // (In the block mode add_rms_norm is add + rms_norm, whose message this also matches.)
+  expect_error([&] { p.gpu->add_rms_norm(out16.g, x.g, x.g, w.g, 1e-5f); }, "rms_norm output");
+  const auto one = p.zeros(DType::F32, 2, 1);  // seen as two rows of no columns
+  std::vector<int32_t> want(2, -1), got(2, -1);
+  p.cpu.argmax_rows(want, {one.c.data, DType::F32, 2, 0});
+  p.gpu->argmax_rows(got, {one.g.data, DType::F32, 2, 0});
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(want, std::vector<int32_t>(2, 0));
+}
+
 // ---- the whole model ----
 
 struct Reference {

@@ -45,7 +45,7 @@ __global__ void argmax_rows_kernel(int32_t* ids, const float* x, int64_t cols) {
     for (int w = 1; w < kThreads / kWarp; ++w) best = better(best, warps[w]);
     // Column 0 is NaN: the host's scan starts there and nothing compares greater. Only NaNs:
     // the same.
-    ids[blockIdx.x] = isnan(row[0]) || best.index == INT32_MAX ? 0 : best.index;
+    ids[blockIdx.x] = best.index == INT32_MAX || isnan(row[0]) ? 0 : best.index;
   }
 }
 

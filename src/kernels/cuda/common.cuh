@@ -34,9 +34,13 @@ __device__ __forceinline__ float bf16_bits_to_f32(uint16_t h) {
 // Rounds to F16 and back: the precision an F16 matrix product gives its F32 operand.
 __device__ __forceinline__ float round_f16(float x) { return __half2float(__float2half_rn(x)); }
 
-// The pair v rotated by the angle whose (cos, sin) is cs (rope).
+// The pair v rotated by the angle whose (cos, sin) is cs (rope). Each product and sum rounded
+// on its own (the _rn intrinsics are never contracted into FMAs): rope.cu and rope_store_kv.cu
+// then give the same bits whatever the compiler does at each call site, as the CPU reference's
+// a * c - b * s does.
 __device__ __forceinline__ float2 rotate_pair(float2 v, float2 cs) {
-  return make_float2(v.x * cs.x - v.y * cs.y, v.x * cs.y + v.y * cs.x);
+  return make_float2(__fsub_rn(__fmul_rn(v.x, cs.x), __fmul_rn(v.y, cs.y)),
+                     __fadd_rn(__fmul_rn(v.x, cs.y), __fmul_rn(v.y, cs.x)));
 }
 
 // A KV cache element (F32, or F16 rounded to nearest even with overflow to inf: the same

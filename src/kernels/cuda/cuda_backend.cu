@@ -202,6 +202,7 @@ class CudaBackend final : public Backend {
   }
 
   void rms_norm(TensorView out, TensorView in, TensorView weight, float eps) override {
+    check_f32(out, "rms_norm output");
     check_f32(in, "rms_norm input");
     check_f32(weight, "rms_norm weight");
     check_same_shape(out, in, "rms_norm");
@@ -256,6 +257,7 @@ class CudaBackend final : public Backend {
                     float eps) override {
     if (products_->decode_kernels() == cuda::DecodeKernels::Block)
       return Backend::add_rms_norm(out, x, y, weight, eps);
+    check_f32(out, "add_rms_norm output");
     check_f32(x, "add_rms_norm input");
     check_f32(y, "add_rms_norm residual");
     check_f32(weight, "add_rms_norm weight");
@@ -380,9 +382,13 @@ class CudaBackend final : public Backend {
   }
 
   static void check_store_kv(KvView cache, TensorView k, TensorView v, const BatchLayout& batch) {
+    // The kernels (store_kv, rope_store_kv, attention) index k, v and both caches by k's width.
     LLMPIPE_CHECK(k.rows == batch.n_tokens() && v.rows == k.rows && k.cols == cache.k.cols &&
-                      v.cols == cache.v.cols,
-                  "store_kv: shapes");
+                      v.cols == k.cols && cache.v.cols == cache.k.cols &&
+                      cache.v.rows == cache.k.rows && cache.v.dtype == cache.k.dtype,
+                  "store_kv: k [", k.rows, ", ", k.cols, "], v [", v.rows, ", ", v.cols,
+                  "], cache k [", cache.k.rows, ", ", cache.k.cols, "] v [", cache.v.rows, ", ",
+                  cache.v.cols, "]: expected k and v of the caches' width, one row per token");
     check_f32(k, "store_kv k");
     check_f32(v, "store_kv v");
     for (int64_t t = 0; t < k.rows; ++t) {

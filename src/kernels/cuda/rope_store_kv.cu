@@ -45,6 +45,7 @@ template <typename T>
 void launch(TensorView q, TensorView k, TensorView v, KvView cache, const float2* table,
             const DeviceBatch& batch, int head_dim, cudaStream_t stream) {
   const int64_t items = q.rows * (q.cols / 2) + k.rows * (k.cols / 2);
+  if (items == 0) return;
   rope_store_kv_kernel<T><<<blocks_for(items, 256), 256, 0, stream>>>(
       static_cast<float*>(q.data), static_cast<float*>(k.data), static_cast<const float*>(v.data),
       static_cast<T*>(cache.k.data), static_cast<T*>(cache.v.data), table, batch.positions,

@@ -5,8 +5,6 @@
 // feeds kFloatRows FMAs and each activation vector kFloatCols FMAs. Any k: the last k % kW
 // elements are one masked step where the level has lane masks (AVX-512), a scalar loop after
 // the horizontal sum otherwise (AVX2).
-// These row tiles take decode (fewer than kPanelMinTokens activation rows); prefill goes to the
-// panels of matmul_panel_impl.h (outer products over weights converted once per call).
 //
 // Included once per level by x86/<level>/matmul_float_<level>.cpp, after defining
 // LLMPIPE_X86_ISA and including simd_<level>.h. Everything here sits in an anonymous namespace

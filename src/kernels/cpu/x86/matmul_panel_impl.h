@@ -6,10 +6,10 @@
 // already the outputs (no horizontal sums, no per-tile conversions).
 //
 // Why: the row tiles of matmul_float_impl.h (vectors along k) reload and reconvert their
-// weight vectors for every 4 activation rows and need 8 loads per 16 FMAs; here a tile needs
-// kPanelTokens + 2 loads per 2 * kPanelTokens FMAs, the panel (k * P floats) stays in L2 and
-// each weight is converted once per call. bench_kernels, 512 rows, 2 threads: 1.35-1.60x on
-// AVX-512 (~75-80 % of the FMA peak), 1.50-1.93x on AVX2 (bench/KERNELS.md).
+// weight vectors for every 4 activation rows and need 8 loads per 16 FMAs from L2; they reached
+// ~90-100 GFLOP/s on 2 AVX-512 cores (bench/KERNELS.md). Here a tile needs kPanelTokens + 2
+// loads per 2 * kPanelTokens FMAs, the panel (k * P floats) stays in L2, and each weight is
+// converted once per call.
 //
 // Included by matmul_float_impl.h after its weight element types (F32W, F16W, BF16W), into
 // the same level namespace and anonymous namespace (internal linkage per level, as there).
@@ -23,8 +23,8 @@ namespace llmpipe::cpu::LLMPIPE_X86_ISA {
 
 namespace {
 
-// Activation rows from which the panel path is taken: below it the conversion and transposition
-// of the panels (one pass over the weights) is not paid back (measured: about even at 16).
+// Activation rows from which the panel path is taken. Below it the conversion and transposition
+// of the panel (one pass over P x k weights) is not paid back.
 constexpr int64_t kPanelMinTokens = 16;
 
 // A per-thread, 64-byte aligned scratch of at least `floats` floats (the pool's threads are

@@ -53,16 +53,6 @@ struct BF16W {
   }
 };
 
-}  // namespace
-
-}  // namespace llmpipe::cpu::LLMPIPE_X86_ISA
-
-#include "kernels/cpu/x86/matmul_panel_impl.h"
-
-namespace llmpipe::cpu::LLMPIPE_X86_ISA {
-
-namespace {
-
 template <typename S, int R, int C, typename W>
 void tile(const MatmulArgs& a, int64_t t0, int64_t m0) {
   using V = typename S::V;
@@ -122,7 +112,6 @@ void column_block(const MatmulArgs& a, int64_t c0, int64_t c1, int64_t m) {
 
 template <typename S, typename W>
 void matmul_float(const MatmulArgs& a, int64_t m0, int64_t m1) {
-  if (a.n >= kPanelMinTokens) return matmul_panels<S, W>(a, m0, m1);  // prefill
   constexpr int kRows = S::kFloatRows, kCols = S::kFloatCols;
   // Activation rows per pass sized to stay in L2 (~512 KiB of F32) while the weights stream.
   int64_t chunk = ((int64_t(1) << 17) / (a.k > 0 ? a.k : 1)) / kRows * kRows;

@@ -70,8 +70,6 @@ struct Simd {
   // the int8 matmuls' rows per unpacked weight block.
   static constexpr int kFloatRows = 4, kFloatCols = 2;
   static constexpr int kQuantRows = 4;
-  // Activation rows per tile of the prefill panels (matmul_panel_impl.h): 12 accumulators + 2 panel vectors + a broadcast of 16 ymm.
-  static constexpr int kPanelTokens = 6;
 
   static V zero() { return _mm256_setzero_ps(); }
   static V set1(float x) { return _mm256_set1_ps(x); }
@@ -91,25 +89,6 @@ struct Simd {
   static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }  // a * b + c
   static float reduce_add(V v) { return hsum_ps(v); }
   static V exp(V x) { return exp_ps(x); }
-  // v[j][c] becomes v[c][j] (an 8 x 8 block: rows in, columns out), in registers.
-  static void transpose(V (&v)[kW]) {
-    V t[kW], u[kW];
-    for (int i = 0; i < 4; ++i) {  // per 128-bit lane L: pairs of rows 2i, 2i+1 at columns 4L..
-      t[2 * i] = _mm256_unpacklo_ps(v[2 * i], v[2 * i + 1]);
-      t[2 * i + 1] = _mm256_unpackhi_ps(v[2 * i], v[2 * i + 1]);
-    }
-    // u[4q + c], lane L: rows 4q..4q+3 of column 4L + c.
-    for (int q = 0; q < 2; ++q)
-      for (int h = 0; h < 2; ++h) {
-        const V a = t[4 * q + h], b = t[4 * q + 2 + h];
-        u[4 * q + 2 * h] = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(1, 0, 1, 0));
-        u[4 * q + 2 * h + 1] = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 2, 3, 2));
-      }
-    for (int c = 0; c < 4; ++c) {  // column 4L + c: lane L of u[c], then of u[4 + c]
-      v[c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x20);
-      v[4 + c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x31);
-    }
-  }
 
   // ---- Q8_0-style activation codes (quantize_row_q8) ----
   // AVX2 layout: signed codes; for Q4_0 weights each whole pair of blocks is stored as both

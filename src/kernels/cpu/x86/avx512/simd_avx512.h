@@ -78,8 +78,6 @@ struct Simd {
   // matmuls' activation rows per unpacked weight block group.
   static constexpr int kFloatRows = 4, kFloatCols = 4;
   static constexpr int kQuantRows = 8;
-  // Activation rows per tile of the prefill panels (matmul_panel_impl.h): 24 accumulators + 2 panel vectors + a broadcast of 32 zmm.
-  static constexpr int kPanelTokens = 12;
 
   static M mask(int64_t n) { return head_mask16(n); }  // the first n (< 16) lanes
   static V zero() { return _mm512_setzero_ps(); }
@@ -104,32 +102,6 @@ struct Simd {
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }  // a * b + c
   static float reduce_add(V v) { return _mm512_reduce_add_ps(v); }
   static V exp(V x) { return exp_ps(x); }
-  // v[j][c] becomes v[c][j] (a 16 x 16 block: rows in, columns out), in registers.
-  static void transpose(V (&v)[kW]) {
-    V t[kW], u[kW];
-    for (int i = 0; i < 8; ++i) {  // per 128-bit lane L: pairs of rows 2i, 2i+1 at columns 4L..
-      t[2 * i] = _mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]);
-      t[2 * i + 1] = _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]);
-    }
-    // u[4q + c], lane L: rows 4q..4q+3 of column 4L + c.
-    for (int q = 0; q < 4; ++q)
-      for (int h = 0; h < 2; ++h) {
-        const V a = t[4 * q + h], b = t[4 * q + 2 + h];
-        u[4 * q + 2 * h] = _mm512_shuffle_ps(a, b, _MM_SHUFFLE(1, 0, 1, 0));
-        u[4 * q + 2 * h + 1] = _mm512_shuffle_ps(a, b, _MM_SHUFFLE(3, 2, 3, 2));
-      }
-    // Column 4L + c: lane L of u[c], u[4 + c], u[8 + c], u[12 + c].
-    for (int c = 0; c < 4; ++c) {
-      const V s0 = _mm512_shuffle_f32x4(u[c], u[4 + c], _MM_SHUFFLE(1, 0, 1, 0));
-      const V s1 = _mm512_shuffle_f32x4(u[c], u[4 + c], _MM_SHUFFLE(3, 2, 3, 2));
-      const V s2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], _MM_SHUFFLE(1, 0, 1, 0));
-      const V s3 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], _MM_SHUFFLE(3, 2, 3, 2));
-      v[c] = _mm512_shuffle_f32x4(s0, s2, _MM_SHUFFLE(2, 0, 2, 0));
-      v[4 + c] = _mm512_shuffle_f32x4(s0, s2, _MM_SHUFFLE(3, 1, 3, 1));
-      v[8 + c] = _mm512_shuffle_f32x4(s1, s3, _MM_SHUFFLE(2, 0, 2, 0));
-      v[12 + c] = _mm512_shuffle_f32x4(s1, s3, _MM_SHUFFLE(3, 1, 3, 1));
-    }
-  }
 
   // ---- Q8_0-style activation codes (quantize_row_q8) ----
   // AVX-512 layout: codes offset by +128 (vpdpbusd wants one operand unsigned); for Q4_0

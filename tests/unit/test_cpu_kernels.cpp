@@ -137,10 +137,11 @@ void check_matmul(DType type, std::initializer_list<int64_t> ks) {
             const TensorView y = keep.back().view(DType::F32, n, m);
             be.matmul(y, x, w);
             const auto got = host(y);
-            // The same weight as the backend places it by default (Q4_0/Q8_0 on AVX-512: repacked
-            // into interleaved rows, multiplied by the packed kernels), held to the same bounds.
+            // The same weight as the backend places it by default (every type on AVX-512:
+            // repacked into interleaved rows, multiplied by the packed kernels), held to the same
+            // bounds.
             const TensorView wp = be.place_weight(type, m, k, wbytes.data(), keep, WeightUse::Matmul);
-            if (quantized && isa == CpuIsa::Avx512) {
+            if (isa == CpuIsa::Avx512) {
               ASSERT_EQ(wp.packed_rows, cpu::kPackRows);
               // Packed rows are interleaved: a row lookup must be refused, not read garbage.
               keep.push_back(be.alloc(size_t(k) * sizeof(float)));
@@ -181,6 +182,56 @@ void check_matmul(DType type, std::initializer_list<int64_t> ks) {
             }
           }
     }
+}
+
+// A row's result must not depend on which other rows share the product (the scheduler puts
+// any mix of sequences into one forward pass and promises token-identical results for any
+// batch): every row of a 33-row product, bit for bit, equals the same row multiplied alone,
+// for every weight type, kernel level and placement (row-major and as placed).
+TEST(CpuKernelMatmul, RowResultsDoNotDependOnTheBatch) {
+  std::mt19937 rng(99);
+  const int64_t n = 33, m = 70, k = 96;
+  for (DType type : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0})
+    for (CpuIsa isa : cpu::supported_cpu_isas()) {
+      CpuBackend be({.threads = 2, .isa = isa});
+      std::vector<Buffer> keep;
+      auto wbytes = random_weight(type, m, k, rng);
+      const TensorView row_major{wbytes.data(), type, m, k};
+      const TensorView placed = be.place_weight(type, m, k, wbytes.data(), keep, WeightUse::Matmul);
+      const auto xf = random_floats(size_t(n * k), rng);
+      const TensorView x = upload(be, keep, xf, n, k);
+      keep.push_back(be.alloc(size_t(n * m) * sizeof(float)));
+      const TensorView y = keep.back().view(DType::F32, n, m);
+      for (const TensorView& w : {row_major, placed}) {
+        SCOPED_TRACE(std::string(dtype_name(type)) + ", " + std::string(cpu::cpu_isa_name(isa)) +
+                     (w.packed_rows ? ", packed" : ", row-major"));
+        be.matmul(y, x, w);
+        const auto batch = host(y);
+        for (int64_t t = 0; t < n; ++t) {
+          be.matmul(y.rows_slice(0, 1), x.rows_slice(t, 1), w);
+          ASSERT_EQ(0, std::memcmp(y.data, batch.data() + t * m, size_t(m) * sizeof(float)))
+              << "row " << t;
+        }
+      }
+    }
+}
+
+// The packed float layout round-trips: every row unpacked equals the row that was packed,
+// including a last group padded past the weight's end.
+TEST(CpuKernelWeights, PackedFloatRowsRoundTrip) {
+  std::mt19937 rng(5);
+  const int64_t m = 37, k = 29;  // three groups, the last with 5 rows; any k
+  for (DType type : {DType::F32, DType::F16, DType::BF16}) {
+    const auto w = random_weight(type, m, k, rng);
+    std::vector<uint8_t> packed(cpu::packed_bytes(type, m, k));
+    cpu::pack_row_groups(type, w.data(), m, k, packed.data(), 0, (m + cpu::kPackRows - 1) / cpu::kPackRows);
+    const size_t rb = dtype_row_bytes(type, k);
+    std::vector<uint8_t> row(rb);
+    for (int64_t r = 0; r < m; ++r) {
+      cpu::unpack_row(type, packed.data(), k, r, row.data());
+      ASSERT_EQ(0, std::memcmp(row.data(), w.data() + size_t(r) * rb, rb)) << dtype_name(type) << " row " << r;
+    }
+  }
 }
 
 TEST(CpuKernelMatmul, F32) { check_matmul(DType::F32, {1, 7, 33, 100, 257}); }

@@ -67,8 +67,13 @@ Buffer CpuBackend::alloc_weight(size_t bytes) {
 }
 
 cpu::MatmulFn CpuBackend::packed_kernel(DType dtype) const {
-  if (dtype == DType::Q4_0) return kernels_->matmul_q4_0x16_f32;
-  if (dtype == DType::Q8_0) return kernels_->matmul_q8_0x16_f32;
+  switch (dtype) {
+    case DType::Q4_0: return kernels_->matmul_q4_0x16_f32;
+    case DType::Q8_0: return kernels_->matmul_q8_0x16_f32;
+    case DType::F32: return kernels_->matmul_f32x16_f32;
+    case DType::F16: return kernels_->matmul_f16x16_f32;
+    case DType::BF16: return kernels_->matmul_bf16x16_f32;
+  }
   return nullptr;
 }
 
@@ -76,7 +81,7 @@ TensorView CpuBackend::place_weight(DType dtype, int64_t rows, int64_t cols, con
                                     std::vector<Buffer>& keep, WeightUse use) {
   TensorView v{const_cast<void*>(host), dtype, rows, cols};
   if (options_.weights == WeightPlacement::Packed && use == WeightUse::Matmul &&
-      packed_kernel(dtype) && cols % kQK == 0) {
+      packed_kernel(dtype) && (cpu::packed_float(dtype) || cols % kQK == 0)) {
     keep.push_back(alloc_weight(cpu::packed_bytes(dtype, rows, cols)));
     v.data = keep.back().data();
     v.packed_rows = cpu::kPackRows;
@@ -140,7 +145,8 @@ void CpuBackend::matmul(TensorView out, TensorView in, TensorView w) {
     LLMPIPE_CHECK(packed_fn && w.packed_rows == cpu::kPackRows, "matmul: weight packed by ",
                   w.packed_rows, " rows, which the ", cpu::cpu_isa_name(kernels_->isa),
                   " kernels cannot read");
-    return matmul_quantized(out, in, w, packed_fn);
+    if (!cpu::packed_float(w.dtype)) return matmul_quantized(out, in, w, packed_fn);
+    return matmul_float(out, in, w, packed_fn);
   }
   cpu::MatmulFn fn = nullptr;
   switch (w.dtype) {
@@ -155,11 +161,17 @@ void CpuBackend::matmul(TensorView out, TensorView in, TensorView w) {
     return;
   }
   if (w.dtype == DType::Q8_0 || w.dtype == DType::Q4_0) return matmul_quantized(out, in, w, fn);
+  matmul_float(out, in, w, fn);
+}
+
+// F32 activations as they are; every thread multiplies its weight rows (packed: its groups of
+// kPackRows rows) with all of them.
+void CpuBackend::matmul_float(TensorView out, TensorView in, TensorView w, cpu::MatmulFn fn) {
   cpu::MatmulArgs a;
   a.y = static_cast<float*>(out.data);
   a.ldy = out.cols;
   a.w = static_cast<const uint8_t*>(w.data);
-  a.w_row_bytes = w.row_bytes();
+  a.w_row_bytes = w.packed_rows ? 0 : w.row_bytes();
   a.n = in.rows;
   a.k = in.cols;
   a.x = static_cast<const float*>(in.data);

@@ -56,6 +56,11 @@ struct CpuKernels {
                                  float* s) = nullptr;
   MatmulFn matmul_q4_0x16_f32 = nullptr;
   MatmulFn matmul_q8_0x16_f32 = nullptr;
+  // Column-interleaved F32/F16/BF16 weights (packed_weights.h), F32 activations x: every output
+  // accumulated column by column in one order for any n (results independent of the batch).
+  MatmulFn matmul_f32x16_f32 = nullptr;
+  MatmulFn matmul_f16x16_f32 = nullptr;
+  MatmulFn matmul_bf16x16_f32 = nullptr;
 
   // Same contracts as the reference kernels (reference_ops.h). attention also takes per-call
   // scratch for `max positions + 1` floats (the scores of one item).

@@ -11,7 +11,7 @@ size_t src_block_bytes(DType dtype) { return dtype == DType::Q4_0 ? sizeof(Block
 uint8_t stored(DType dtype, uint8_t code) { return dtype == DType::Q8_0 ? uint8_t(code ^ 0x80) : code; }
 }  // namespace
 
-bool packable(DType dtype) { return dtype == DType::Q4_0 || dtype == DType::Q8_0; }
+bool packed_float(DType dtype) { return dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16; }
 
 int packed_code_offset(DType dtype) { return dtype == DType::Q4_0 ? 8 : 128; }
 
@@ -21,11 +21,38 @@ size_t packed_block_bytes(DType dtype) {
 
 size_t packed_bytes(DType dtype, int64_t rows, int64_t cols) {
   const int64_t groups = (rows + kPackRows - 1) / kPackRows;
+  if (packed_float(dtype)) return size_t(groups) * size_t(cols) * size_t(kPackRows) * size_t(dtype_block_bytes(dtype));
   return size_t(groups) * size_t(cols / kQK) * packed_block_bytes(dtype);
 }
 
+namespace {
+
+// Float layouts: group g holds, for each column i, the 16 rows' elements side by side
+// (e bytes each): element (16 g + j, i) at byte ((g * cols + i) * 16 + j) * e.
+void pack_float_groups(DType dtype, const void* src, int64_t rows, int64_t cols, void* dst,
+                       int64_t g0, int64_t g1) {
+  const size_t e = size_t(dtype_block_bytes(dtype));
+  for (int64_t g = g0; g < g1; ++g) {
+    auto* out = static_cast<uint8_t*>(dst) + size_t(g * cols) * kPackRows * e;
+    for (int j = 0; j < kPackRows; ++j) {
+      const int64_t row = g * kPackRows + j;
+      const auto* in = static_cast<const uint8_t*>(src) + size_t(row * cols) * e;
+      for (int64_t i = 0; i < cols; ++i) {  // padding rows: zeros (0 in every float type)
+        uint8_t* to = out + (size_t(i) * kPackRows + size_t(j)) * e;
+        if (row < rows)
+          std::memcpy(to, in + size_t(i) * e, e);
+        else
+          std::memset(to, 0, e);
+      }
+    }
+  }
+}
+
+}  // namespace
+
 void pack_row_groups(DType dtype, const void* src, int64_t rows, int64_t cols, void* dst,
                      int64_t g0, int64_t g1) {
+  if (packed_float(dtype)) return pack_float_groups(dtype, src, rows, cols, dst, g0, g1);
   const int64_t nb = cols / kQK;
   const int u_n = units(dtype);
   const size_t sb = src_block_bytes(dtype), pb = packed_block_bytes(dtype);
@@ -54,6 +81,14 @@ void pack_row_groups(DType dtype, const void* src, int64_t rows, int64_t cols, v
 }
 
 void unpack_row(DType dtype, const void* packed, int64_t cols, int64_t row, void* dst) {
+  if (packed_float(dtype)) {
+    const size_t e = size_t(dtype_block_bytes(dtype));
+    const int64_t g = row / kPackRows, j = row % kPackRows;
+    const auto* in = static_cast<const uint8_t*>(packed) + size_t(g * cols) * kPackRows * e;
+    for (int64_t i = 0; i < cols; ++i)
+      std::memcpy(static_cast<uint8_t*>(dst) + size_t(i) * e, in + size_t(i * kPackRows + j) * e, e);
+    return;
+  }
   const int64_t nb = cols / kQK, g = row / kPackRows;
   const int j = int(row % kPackRows), u_n = units(dtype);
   const size_t sb = src_block_bytes(dtype), pb = packed_block_bytes(dtype);

@@ -1,11 +1,11 @@
-// Q4_0 and Q8_0 matmul weights repacked for the CPU kernels: rows interleaved in groups of
-// kPackRows, so that one SIMD register holds the same 4 weights of 16 rows and a decode step
-// computes 16 dot products at once with no horizontal sums (llama.cpp repacks Q4_0 the same
-// way for the same reason). The backend packs at load time (CpuBackend::place_weight); the
-// model never sees the layout: a packed TensorView has packed_rows = kPackRows.
+// Matmul weights repacked for the CPU kernels: rows interleaved in groups of kPackRows, so that
+// one SIMD register holds the same weights of 16 rows and a product computes 16 dot products at
+// once with no horizontal sums (llama.cpp repacks Q4_0 the same way for the same reason). The
+// backend packs at load time (CpuBackend::place_weight); the model never sees the layout: a
+// packed TensorView has packed_rows = kPackRows. Rows are padded to whole groups with zeros.
 //
-// Layout, for k = cols (k % 32 == 0), nb = k / 32 blocks per row, groups of 16 rows (the last
-// one padded with zero-scale rows): group g is nb packed blocks, block b of the group being
+// Q4_0 / Q8_0, for k = cols (k % 32 == 0), nb = k / 32 blocks per row: group g is nb packed
+// blocks, block b of the group being
 //   uint16_t d[16];          F16 scale of row 16g + j, as in the GGUF block
 //   uint8_t  qs[16 * 4 * U]; U = 4 (Q4_0) or 8 (Q8_0) units of 4 bytes per row:
 //            qs[(u * 16 + j) * 4 + i] = byte 4u + i of row j's block qs (Q8_0: XOR 0x80)
@@ -13,6 +13,11 @@
 // (low nibbles) and 16+4u..16+4u+3 (high nibbles), as unsigned codes 0..15 (weight = d * (q-8));
 // Q8_0 codes are stored offset by +128 (weight = d * (q - 128)), which makes both types
 // unsigned x signed int8 dot products (vpdpbusd) with the offset removed once per block.
+//
+// F32 / F16 / BF16 (any k): group g is k columns of 16 elements, element (16g + j, i) at index
+// (g * k + i) * 16 + j, so column i of the group is one vector (16 F32, or 16 halves widened by
+// one instruction). The kernels then accumulate every output in one order, column by column,
+// whatever the number of activation rows (results independent of the batch).
 #pragma once
 
 #include <cstddef>
@@ -24,17 +29,17 @@ namespace llmpipe::cpu {
 
 inline constexpr int kPackRows = 16;
 
-bool packable(DType dtype);  // Q4_0 and Q8_0
-// Offset of the stored codes (8 for Q4_0, 128 for Q8_0).
+bool packed_float(DType dtype);  // F32, F16, BF16: the column layout above
+// Q4_0 / Q8_0 only: offset of the stored codes (8 for Q4_0, 128 for Q8_0).
 int packed_code_offset(DType dtype);
-// Bytes of one packed block of 16 rows (2 * 16 + the 16 rows' codes).
+// Q4_0 / Q8_0 only: bytes of one packed block of 16 rows (2 * 16 + the 16 rows' codes).
 size_t packed_block_bytes(DType dtype);
 // Bytes of the packed form of a [rows, cols] weight (rows rounded up to 16).
 size_t packed_bytes(DType dtype, int64_t rows, int64_t cols);
 
 // Packs row groups [g0, g1) of the row-major weight `src` ([rows, cols], GGUF blocks) into
 // `dst` (packed_bytes in all); disjoint group ranges may be packed in parallel.
-// Preconditions: packable(dtype), cols % 32 == 0.
+// Precondition: cols % 32 == 0 for Q4_0 / Q8_0.
 void pack_row_groups(DType dtype, const void* src, int64_t rows, int64_t cols, void* dst,
                      int64_t g0, int64_t g1);
 

@@ -132,7 +132,7 @@ void register_bench(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   cmd->add_option("--weights", o->weights,
-                  "Weight memory: packed (Q4_0/Q8_0 repacked for the SIMD kernels, in anonymous "
+                  "Weight memory: packed (matmul weights repacked for the SIMD kernels, in anonymous "
                   "memory), mmap (compute from the file mapping) or copy (anonymous, GGUF layout)")
       ->capture_default_str()
       ->check(CLI::IsMember({"packed", "mmap", "copy"}));

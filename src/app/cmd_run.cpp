@@ -78,7 +78,7 @@ void register_run(CLI::App& app, int* argc, char*** argv) {
       ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0"}));
   cmd->add_option("--hop-transport", f->hop_transport, "How activations travel between stages: auto (default: NCCL between distinct GPUs, else MPI through host memory), mpi, or nccl (fail at start where a hop cannot)")
       ->check(CLI::IsMember({"auto", "mpi", "nccl"}));
-  cmd->add_option("--weights", f->weights, "CPU weight memory: packed (default: Q4_0/Q8_0 repacked for the SIMD kernels), mmap (compute from the file mapping) or copy")
+  cmd->add_option("--weights", f->weights, "CPU weight memory: packed (default: matmul weights repacked for the SIMD kernels), mmap (compute from the file mapping) or copy")
       ->check(CLI::IsMember({"packed", "mmap", "copy"}));
   cmd->add_option("--trace", o.trace_path, "Write a Chrome/Perfetto trace of every rank's compute, send and receive spans here");
   cmd->add_option("--pipeline-size", o.pipeline_parallel_size, "Expected number of stages (pipeline_parallel_size)");

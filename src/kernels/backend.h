@@ -49,7 +49,7 @@ enum class WeightUse {
 // Where a CPU backend keeps weights (measured in bench/RESULTS.md):
 //   Mmap:   computes straight from the file mapping (no copy; pages read on first use).
 //   Copy:   copies into anonymous, huge-page advised memory, GGUF layout.
-//   Packed: like Copy, and Q4_0/Q8_0 matmul weights repacked into the kernels' interleaved
+//   Packed: like Copy, and matmul weights repacked into the kernels' interleaved
 //           layout where the CPU has kernels for it (AVX-512); everything else as with Mmap.
 enum class WeightPlacement { Mmap, Copy, Packed };
 

@@ -328,8 +328,8 @@ std::vector<float> last_logits(const std::string& path, CpuBackend& backend, Sta
   return out;
 }
 
-// Weight placement: packed (the default) repacks exactly the Q4_0/Q8_0 matmul weights where the
-// kernels have a packed form, releases their file mappings (only the embedding and norms stay
+// Weight placement: packed (the default) repacks exactly the matmul weights where the kernels
+// have a packed form (every type on AVX-512), releases their file mappings (only the embedding and norms stay
 // mapped), and gives the same logits as computing from the mapping: the two kernel families
 // differ only in float summation order (measured below 1e-5 on logits of magnitude ~1; bound
 // 1e-4). copy releases every mapping.
@@ -351,7 +351,7 @@ TEST(GgufModelLoad, WeightPlacementsGiveTheSameLogits) {
     const size_t n_tensors = 1 + 9 * o.n_layer + 2;  // embd, 9 per layer, output norm and output
     EXPECT_EQ(mapped.host.size(), n_tensors);
     EXPECT_EQ(copied.host.size(), 0u);
-    const bool packs = packed_be.isa() == cpu::CpuIsa::Avx512 && t != DType::F16;
+    const bool packs = packed_be.isa() == cpu::CpuIsa::Avx512;
     EXPECT_EQ(packed.host.size(), packs ? size_t(1 + 2 * o.n_layer + 1) : n_tensors);
     EXPECT_EQ(packed.layers[0].wq.packed_rows, packs ? cpu::kPackRows : 0);
     EXPECT_EQ(packed.output->packed_rows, packs ? cpu::kPackRows : 0);

@@ -6,14 +6,24 @@ namespace llmpipe::cpu {
 
 namespace {
 // 4-byte units per row and block: the block's code bytes / 4.
-int units(DType dtype) { return dtype == DType::Q4_0 ? 4 : 8; }
-size_t src_block_bytes(DType dtype) { return dtype == DType::Q4_0 ? sizeof(BlockQ4_0) : sizeof(BlockQ8_0); }
-uint8_t stored(DType dtype, uint8_t code) { return dtype == DType::Q8_0 ? uint8_t(code ^ 0x80) : code; }
+int units(DType dtype) {
+  return dtype == DType::Q4_0 ? 4 : 8;
+}
+size_t src_block_bytes(DType dtype) {
+  return dtype == DType::Q4_0 ? sizeof(BlockQ4_0) : sizeof(BlockQ8_0);
+}
+uint8_t stored(DType dtype, uint8_t code) {
+  return dtype == DType::Q8_0 ? uint8_t(code ^ 0x80) : code;
+}
 }  // namespace
 
-bool packed_float(DType dtype) { return dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16; }
+bool packed_float(DType dtype) {
+  return dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16;
+}
 
-int packed_code_offset(DType dtype) { return dtype == DType::Q4_0 ? 8 : 128; }
+int packed_code_offset(DType dtype) {
+  return dtype == DType::Q4_0 ? 8 : 128;
+}
 
 size_t packed_block_bytes(DType dtype) {
   return size_t(kPackRows) * (sizeof(uint16_t) + 4 * size_t(units(dtype)));
@@ -21,31 +31,41 @@ size_t packed_block_bytes(DType dtype) {
 
 size_t packed_bytes(DType dtype, int64_t rows, int64_t cols) {
   const int64_t groups = (rows + kPackRows - 1) / kPackRows;
-  if (packed_float(dtype)) return size_t(groups) * size_t(cols) * size_t(kPackRows) * size_t(dtype_block_bytes(dtype));
+  if (packed_float(dtype))
+    return size_t(groups) * size_t(cols) * size_t(kPackRows) * size_t(dtype_block_bytes(dtype));
   return size_t(groups) * size_t(cols / kQK) * packed_block_bytes(dtype);
 }
 
 namespace {
 
-// Float layouts: group g holds, for each column i, the 16 rows' elements side by side
-// (e bytes each): element (16 g + j, i) at byte ((g * cols + i) * 16 + j) * e.
-void pack_float_groups(DType dtype, const void* src, int64_t rows, int64_t cols, void* dst,
-                       int64_t g0, int64_t g1) {
-  const size_t e = size_t(dtype_block_bytes(dtype));
+// Float layouts: group g holds, for each column i, the 16 rows' elements side by side:
+// element (16 g + j, i) at index (g * cols + i) * 16 + j. E: the element's storage type.
+template <typename E>
+void pack_float_groups(const void* src, int64_t rows, int64_t cols, void* dst, int64_t g0,
+                       int64_t g1) {
   for (int64_t g = g0; g < g1; ++g) {
-    auto* out = static_cast<uint8_t*>(dst) + size_t(g * cols) * kPackRows * e;
+    auto* out = static_cast<uint8_t*>(dst) + size_t(g * cols) * kPackRows * sizeof(E);
     for (int j = 0; j < kPackRows; ++j) {
       const int64_t row = g * kPackRows + j;
-      const auto* in = static_cast<const uint8_t*>(src) + size_t(row * cols) * e;
-      for (int64_t i = 0; i < cols; ++i) {  // padding rows: zeros (0 in every float type)
-        uint8_t* to = out + (size_t(i) * kPackRows + size_t(j)) * e;
-        if (row < rows)
-          std::memcpy(to, in + size_t(i) * e, e);
-        else
-          std::memset(to, 0, e);
+      // memcpy of a constant size: plain loads and stores, any alignment of the source (a
+      // safetensors tensor may start at any byte).
+      const auto* in =
+          static_cast<const uint8_t*>(src) + (row < rows ? size_t(row * cols) * sizeof(E) : 0);
+      for (int64_t i = 0; i < cols; ++i) {
+        E v{};  // padding rows: zeros (0 in every float type)
+        if (row < rows) std::memcpy(&v, in + size_t(i) * sizeof(E), sizeof(E));
+        std::memcpy(out + (size_t(i) * kPackRows + size_t(j)) * sizeof(E), &v, sizeof(E));
       }
     }
   }
+}
+
+void pack_float_groups(DType dtype, const void* src, int64_t rows, int64_t cols, void* dst,
+                       int64_t g0, int64_t g1) {
+  if (dtype == DType::F32)
+    pack_float_groups<uint32_t>(src, rows, cols, dst, g0, g1);  // the bits, not the value
+  else
+    pack_float_groups<uint16_t>(src, rows, cols, dst, g0, g1);
 }
 
 }  // namespace
@@ -74,7 +94,8 @@ void pack_row_groups(DType dtype, const void* src, int64_t rows, int64_t cols, v
         std::memcpy(&d[j], blk, sizeof(uint16_t));  // both block types start with the F16 d
         const uint8_t* codes = blk + sizeof(uint16_t);
         for (int u = 0; u < u_n; ++u)
-          for (int i = 0; i < 4; ++i) qs[(u * kPackRows + j) * 4 + i] = stored(dtype, codes[4 * u + i]);
+          for (int i = 0; i < 4; ++i)
+            qs[(u * kPackRows + j) * 4 + i] = stored(dtype, codes[4 * u + i]);
       }
     }
   }
@@ -86,7 +107,8 @@ void unpack_row(DType dtype, const void* packed, int64_t cols, int64_t row, void
     const int64_t g = row / kPackRows, j = row % kPackRows;
     const auto* in = static_cast<const uint8_t*>(packed) + size_t(g * cols) * kPackRows * e;
     for (int64_t i = 0; i < cols; ++i)
-      std::memcpy(static_cast<uint8_t*>(dst) + size_t(i) * e, in + size_t(i * kPackRows + j) * e, e);
+      std::memcpy(static_cast<uint8_t*>(dst) + size_t(i) * e, in + size_t(i * kPackRows + j) * e,
+                  e);
     return;
   }
   const int64_t nb = cols / kQK, g = row / kPackRows;

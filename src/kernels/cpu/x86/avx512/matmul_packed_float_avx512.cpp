@@ -61,8 +61,9 @@ void tile(const uint8_t* first, size_t group_bytes, const float* x, int64_t ldx,
     if constexpr (R == 1) {
       if (off % 64 == 0)
         for (int g = 0; g < G; ++g)
-          _mm_prefetch(reinterpret_cast<const char*>(first + g * group_bytes + off) + kPrefetchBytes,
-                       _MM_HINT_T0);
+          _mm_prefetch(
+              reinterpret_cast<const char*>(first + g * group_bytes + off) + kPrefetchBytes,
+              _MM_HINT_T0);
     }
     __m512 w[G];
     for (int g = 0; g < G; ++g) w[g] = load_column<T>(first + g * group_bytes + off);

@@ -1,7 +1,7 @@
 // Kernel microbenchmark (not a test): matmul GEMV (decode, 1 row) and GEMM (prefill, 512 rows)
 // with OpenLLaMA-3B shapes per weight dtype, and attention, for every instruction-set level the
 // CPU supports (scalar = the portable reference kernels), in one run so the numbers compare.
-// Q4_0 and Q8_0 are timed in both layouts where the level has packed kernels: "rows" (GGUF
+// Every type is timed in both layouts where the level has packed kernels (AVX-512): "rows" (GGUF
 // row-major, `--weights mmap|copy`) and "packed" (the default `--weights packed`).
 //
 //   build/bench_kernels [--threads N] [--reps R] [--gemm-rows N] [--ref-gemm-rows N]
@@ -166,7 +166,7 @@ void time_matmul(const Args& args, CpuBackend& be, const WeightPool& weights, co
 }
 
 // Per shape and instruction-set level: the row-major kernels, then the packed ones where the
-// level has them for `type` (Q4_0, Q8_0 with AVX-512: what the engine runs by default).
+// level has them for `type` (every type with AVX-512: what the engine runs by default).
 void bench_matmul(const Args& args, DType type, const std::vector<CpuIsa>& levels) {
   struct Shape {
     int64_t m, k;

@@ -43,18 +43,22 @@ namespace {
 template <typename E>
 void pack_float_groups(const void* src, int64_t rows, int64_t cols, void* dst, int64_t g0,
                        int64_t g1) {
+  constexpr int64_t kBlock = kPackRows;  // columns per step: a 16 x 16 block stays in L1
   for (int64_t g = g0; g < g1; ++g) {
     auto* out = static_cast<uint8_t*>(dst) + size_t(g * cols) * kPackRows * sizeof(E);
-    for (int j = 0; j < kPackRows; ++j) {
-      const int64_t row = g * kPackRows + j;
-      // memcpy of a constant size: plain loads and stores, any alignment of the source (a
-      // safetensors tensor may start at any byte).
-      const auto* in =
-          static_cast<const uint8_t*>(src) + (row < rows ? size_t(row * cols) * sizeof(E) : 0);
-      for (int64_t i = 0; i < cols; ++i) {
-        E v{};  // padding rows: zeros (0 in every float type)
-        if (row < rows) std::memcpy(&v, in + size_t(i) * sizeof(E), sizeof(E));
-        std::memcpy(out + (size_t(i) * kPackRows + size_t(j)) * sizeof(E), &v, sizeof(E));
+    for (int64_t i0 = 0; i0 < cols; i0 += kBlock) {
+      const int64_t width = cols - i0 < kBlock ? cols - i0 : kBlock;
+      for (int j = 0; j < kPackRows; ++j) {
+        const int64_t row = g * kPackRows + j;
+        // memcpy of a constant size: plain loads and stores, any alignment of the source (a
+        // safetensors tensor may start at any byte).
+        const auto* in = static_cast<const uint8_t*>(src) +
+                         (row < rows ? size_t(row * cols + i0) * sizeof(E) : 0);
+        for (int64_t i = 0; i < width; ++i) {
+          E v{};  // padding rows: zeros (0 in every float type)
+          if (row < rows) std::memcpy(&v, in + size_t(i) * sizeof(E), sizeof(E));
+          std::memcpy(out + (size_t(i0 + i) * kPackRows + size_t(j)) * sizeof(E), &v, sizeof(E));
+        }
       }
     }
   }

@@ -66,6 +66,17 @@ Buffer CpuBackend::alloc_weight(size_t bytes) {
   return Buffer(this, p, bytes);
 }
 
+cpu::MatmulFn CpuBackend::row_major_kernel(DType dtype) const {
+  switch (dtype) {
+    case DType::F32: return kernels_->matmul_f32_f32;
+    case DType::F16: return kernels_->matmul_f16_f32;
+    case DType::BF16: return kernels_->matmul_bf16_f32;
+    case DType::Q8_0: return kernels_->matmul_q8_0_f32;
+    case DType::Q4_0: return kernels_->matmul_q4_0_f32;
+  }
+  return nullptr;
+}
+
 cpu::MatmulFn CpuBackend::packed_kernel(DType dtype) const {
   switch (dtype) {
     case DType::Q4_0: return kernels_->matmul_q4_0x16_f32;
@@ -140,28 +151,16 @@ void CpuBackend::matmul(TensorView out, TensorView in, TensorView w) {
   LLMPIPE_CHECK(in.cols == w.cols && out.rows == in.rows && out.cols == w.rows,
                 "matmul: [", in.rows, ", ", in.cols, "] x [", w.rows, ", ", w.cols, "]ᵀ -> [",
                 out.rows, ", ", out.cols, "]");
-  if (w.packed_rows) {
-    const cpu::MatmulFn packed_fn = packed_kernel(w.dtype);
-    LLMPIPE_CHECK(packed_fn && w.packed_rows == cpu::kPackRows, "matmul: weight packed by ",
-                  w.packed_rows, " rows, which the ", cpu::cpu_isa_name(kernels_->isa),
-                  " kernels cannot read");
-    if (!cpu::packed_float(w.dtype)) return matmul_quantized(out, in, w, packed_fn);
-    return matmul_float(out, in, w, packed_fn);
-  }
-  cpu::MatmulFn fn = nullptr;
-  switch (w.dtype) {
-    case DType::F32: fn = kernels_->matmul_f32_f32; break;
-    case DType::F16: fn = kernels_->matmul_f16_f32; break;
-    case DType::BF16: fn = kernels_->matmul_bf16_f32; break;
-    case DType::Q8_0: fn = kernels_->matmul_q8_0_f32; break;
-    case DType::Q4_0: fn = kernels_->matmul_q4_0_f32; break;
-  }
+  const cpu::MatmulFn fn = w.packed_rows ? packed_kernel(w.dtype) : row_major_kernel(w.dtype);
+  LLMPIPE_CHECK(w.packed_rows == 0 || (fn && w.packed_rows == cpu::kPackRows),
+                "matmul: weight packed by ", w.packed_rows, " rows, which the ",
+                cpu::cpu_isa_name(kernels_->isa), " kernels cannot read");
   if (!fn) {  // scalar level: the reference kernels
     split_rows(w.rows, [&](int64_t m0, int64_t m1) { cpu::ref::matmul_rows(out, in, w, m0, m1); });
     return;
   }
-  if (w.dtype == DType::Q8_0 || w.dtype == DType::Q4_0) return matmul_quantized(out, in, w, fn);
-  matmul_float(out, in, w, fn);
+  if (cpu::packed_float(w.dtype)) return matmul_float(out, in, w, fn);
+  matmul_quantized(out, in, w, fn);
 }
 
 // F32 activations as they are; every thread multiplies its weight rows (packed: its groups of

@@ -65,7 +65,8 @@ class CpuBackend : public Backend {
   // 128 rows 11.95 / 256 rows 11.38. The dynamic split mostly wins where one core was slowed
   // by a neighbour (static 6.8-7.2 t/s in such rounds, dynamic 9.6-10.1).
   static constexpr int64_t kRowsPerChunk = 128;
-  cpu::MatmulFn packed_kernel(DType dtype) const;  // null: no packed kernel for dtype
+  cpu::MatmulFn row_major_kernel(DType dtype) const;  // null: the scalar level (reference)
+  cpu::MatmulFn packed_kernel(DType dtype) const;     // null: no packed kernel for dtype
   Buffer alloc_weight(size_t bytes);  // huge-page advised when large (options_.huge_pages)
 
   CpuBackendOptions options_;

@@ -50,8 +50,8 @@ struct CpuKernels {
   MatmulFn matmul_q4_0_f32 = nullptr;  // needs quantized activations (xq, xd)
   // Row-interleaved Q4_0/Q8_0 weights (packed_weights.h). Null (here and below): this level
   // has no packed kernels, and the backend keeps such weights row-major. Activations:
-  // quantize_row_q8_packed
-  // (codes in natural order, signed; d; and s = code offset * d * Σ codes, per block of 32).
+  // quantize_row_q8_packed (codes in natural order, signed; d; and s = code offset * d * Σ
+  // codes, per block of 32).
   // Threads split the weight rows at multiples of kPackRows.
   void (*quantize_row_q8_packed)(DType weights, const float* x, int64_t k, int8_t* qs, float* d,
                                  float* s) = nullptr;

@@ -6,24 +6,16 @@ namespace llmpipe::cpu {
 
 namespace {
 // 4-byte units per row and block: the block's code bytes / 4.
-int units(DType dtype) {
-  return dtype == DType::Q4_0 ? 4 : 8;
-}
-size_t src_block_bytes(DType dtype) {
-  return dtype == DType::Q4_0 ? sizeof(BlockQ4_0) : sizeof(BlockQ8_0);
-}
-uint8_t stored(DType dtype, uint8_t code) {
-  return dtype == DType::Q8_0 ? uint8_t(code ^ 0x80) : code;
-}
+int units(DType dtype) { return dtype == DType::Q4_0 ? 4 : 8; }
+size_t src_block_bytes(DType dtype) { return dtype == DType::Q4_0 ? sizeof(BlockQ4_0) : sizeof(BlockQ8_0); }
+uint8_t stored(DType dtype, uint8_t code) { return dtype == DType::Q8_0 ? uint8_t(code ^ 0x80) : code; }
 }  // namespace
 
 bool packed_float(DType dtype) {
   return dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16;
 }
 
-int packed_code_offset(DType dtype) {
-  return dtype == DType::Q4_0 ? 8 : 128;
-}
+int packed_code_offset(DType dtype) { return dtype == DType::Q4_0 ? 8 : 128; }
 
 size_t packed_block_bytes(DType dtype) {
   return size_t(kPackRows) * (sizeof(uint16_t) + 4 * size_t(units(dtype)));
@@ -98,8 +90,7 @@ void pack_row_groups(DType dtype, const void* src, int64_t rows, int64_t cols, v
         std::memcpy(&d[j], blk, sizeof(uint16_t));  // both block types start with the F16 d
         const uint8_t* codes = blk + sizeof(uint16_t);
         for (int u = 0; u < u_n; ++u)
-          for (int i = 0; i < 4; ++i)
-            qs[(u * kPackRows + j) * 4 + i] = stored(dtype, codes[4 * u + i]);
+          for (int i = 0; i < 4; ++i) qs[(u * kPackRows + j) * 4 + i] = stored(dtype, codes[4 * u + i]);
       }
     }
   }

@@ -43,7 +43,7 @@ size_t packed_bytes(DType dtype, int64_t rows, int64_t cols);
 void pack_row_groups(DType dtype, const void* src, int64_t rows, int64_t cols, void* dst,
                      int64_t g0, int64_t g1);
 
-// Row `row` of a packed weight back to GGUF blocks (tests, and the scalar fallback).
+// Row `row` of a packed weight back to its GGUF row (the layout tests).
 void unpack_row(DType dtype, const void* packed, int64_t cols, int64_t row, void* dst);
 
 }  // namespace llmpipe::cpu

@@ -92,7 +92,7 @@ TokensMessage StageRuntime::sample(const BatchMessage& msg, TensorView logits) {
   // All greedy (the common case for evaluations): the backend's argmax, so a GPU sends back one
   // int per row instead of the vocabulary's logits.
   const bool greedy = std::all_of(msg.samples.begin(), msg.samples.end(),
-                                  [](const SampleSpec& s) { return s.params().temperature == 0; });
+                                  [](const SampleSpec& s) { return s.params().greedy(); });
   if (greedy) {
     greedy_ids_.resize(msg.samples.size());
     stage_.output_backend().argmax_rows(greedy_ids_, logits);

@@ -14,12 +14,9 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 const char* finish_reason_name(FinishReason r) {
   switch (r) {
-    case FinishReason::Stop:
-      return "stop";
-    case FinishReason::Length:
-      return "length";
-    case FinishReason::Context:
-      return "context";
+    case FinishReason::Stop: return "stop";
+    case FinishReason::Length: return "length";
+    case FinishReason::Context: return "context";
   }
   return "?";
 }
@@ -54,7 +51,7 @@ std::span<const float> Generator::step(std::span<const int32_t> tokens, int64_t 
 }
 
 int32_t Generator::next_token(int32_t token, int64_t pos, Sampler& sampler) {
-  if (sampler.params().temperature == 0.0f) {
+  if (sampler.params().greedy()) {
     int32_t id = 0;
     stage_.output_backend().argmax_rows(std::span(&id, 1), forward(std::span(&token, 1), pos));
     return id;

@@ -39,7 +39,8 @@ class Generator {
   explicit Generator(LlamaStage& stage);  // stage must hold every layer
 
   // on_token is called for each new token as soon as it is sampled (EOS excluded).
-  GenerationResult generate(std::span<const int32_t> prompt, const StopRule& stop, Sampler& sampler,
+  GenerationResult generate(std::span<const int32_t> prompt, const StopRule& stop,
+                            Sampler& sampler,
                             const std::function<void(int32_t)>& on_token = nullptr);
 
   // One forward pass of `tokens` at positions first_pos.. of the single sequence; returns the

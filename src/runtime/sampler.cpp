@@ -30,7 +30,7 @@ Sampler::Sampler(SamplingParams params, uint64_t stream)
 }
 
 int32_t Sampler::sample(std::span<const float> logits) {
-  if (params_.temperature == 0.0f) return argmax(logits);
+  if (params_.greedy()) return argmax(logits);
 
   candidates_.clear();
   for (size_t i = 0; i < logits.size(); ++i) candidates_.emplace_back(logits[i], int32_t(i));

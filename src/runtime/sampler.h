@@ -14,6 +14,9 @@ struct SamplingParams {
   int top_k = 0;             // 0: all tokens
   float top_p = 1.0f;        // 1: no nucleus cut
   uint64_t seed = 0;
+  // The next token is the argmax of the logits (callers may take it from a backend's
+  // argmax_rows instead of the logits).
+  bool greedy() const { return temperature == 0.0f; }
 };
 
 class Sampler {

@@ -107,8 +107,10 @@ TokensMessage StageRuntime::sample(const BatchMessage& msg, TensorView logits) {
       fail("sample request for slot ", s.slot, " of ", samplers_.size());
     auto& sampler = samplers_[size_t(s.slot)];
     if (s.reset || !sampler) sampler.emplace(s.params(), s.stream);
-    result.tokens.push_back(greedy ? greedy_ids_[r]
-                                   : sampler->sample(std::span(logits_host_).subspan(r * vocab, vocab)));
+    if (greedy)
+      result.tokens.push_back(greedy_ids_[r]);
+    else
+      result.tokens.push_back(sampler->sample(std::span(logits_host_).subspan(r * vocab, vocab)));
   }
   return result;
 }

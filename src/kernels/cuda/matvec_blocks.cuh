@@ -113,9 +113,7 @@ void launch_matvec_split_f32(TensorView out, TensorView in, TensorView w, cudaSt
   const auto* x = static_cast<const float*>(in.data);
   const SplitRows s = split_rows(w.data, w.dtype, w.rows, w.cols);
   const int n = int(in.rows);
-  LLMPIPE_CHECK(n <= kMatvecMaxTokens && aligned16(x) && w.cols % kQK == 0, "matvec_split: ", n,
-                " tokens of ", w.cols, " columns: expected <= ", kMatvecMaxTokens,
-                " tokens, whole blocks, 16-byte aligned activations");
+  check_matvec_inputs("matvec_split", n, x, w.cols, kQK);
   constexpr int kRows = Format::kRowsPerBlock;
   dispatch_tokens(n, [&]<int kT>() {
     matvec_split_f32_kernel<Format, kRows, kT>

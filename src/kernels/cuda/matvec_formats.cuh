@@ -122,6 +122,19 @@ __device__ __forceinline__ void dot_loads(const uint4 (&v)[kRows][kUnroll], int 
   }
 }
 
+// The decode kernels' preconditions, checked by their launchers (Products chooses them only
+// where these hold; bench_cuda_matvec calls the launchers directly): at most kMatvecMaxTokens
+// tokens (more would leave output rows unwritten), rows of whole loads (K % k_multiple == 0),
+// 16-byte aligned activations.
+inline void check_matvec_inputs(const char* kernel, int64_t n_tokens, const void* x, int64_t K,
+                                int64_t k_multiple) {
+  LLMPIPE_CHECK(n_tokens >= 0 && n_tokens <= kMatvecMaxTokens && K % k_multiple == 0 &&
+                    aligned16(x),
+                kernel, ": ", n_tokens, " tokens of ", K, " columns: expected <= ",
+                kMatvecMaxTokens, " tokens, columns a multiple of ", k_multiple,
+                ", 16-byte aligned activations");
+}
+
 // Calls fn.template operator()<kTokens>() with the smallest of 1, 2, 4, 8 that is >= n: the
 // kernels keep kTokens accumulators per row, and registers sized for 8 tokens left a one-token
 // decode with a third of the warps per SM.

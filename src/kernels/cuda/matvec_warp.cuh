@@ -135,18 +135,13 @@ inline unsigned plan_matvec_warps(MatvecGroup& g, MatvecEpilogue e, int kR) {
   return g.n_tokens == 0 ? 0 : blocks_for(warps, kMatvecWarpsPerBlock);
 }
 
-// The kernel's preconditions (Products::warp_decode chooses it only where they hold; the
-// benchmark calls the launchers directly): whole loads per row, float4 / uint4 aligned reads,
-// at most kMatvecMaxTokens tokens (more would leave output rows unwritten).
+// The kernel's preconditions (check_matvec_inputs, and the group's own).
 template <typename F>
 void check_matvec_group(const MatvecGroup& g, MatvecEpilogue e) {
+  check_matvec_inputs("matvec_warp", g.n_tokens, g.x, g.K, F::kWeightsPerLoad);
   const int products = e == MatvecEpilogue::Swiglu ? 2 : g.count;
-  LLMPIPE_CHECK(g.n_tokens >= 0 && g.n_tokens <= kMatvecMaxTokens &&
-                    g.K % F::kWeightsPerLoad == 0 && aligned16(g.x) && g.count == products &&
-                    products <= kMatvecMaxProducts,
-                "matvec_warp: ", g.n_tokens, " tokens of ", g.K, " columns, ", g.count,
-                " products: expected <= ", kMatvecMaxTokens, " tokens, columns a multiple of ",
-                F::kWeightsPerLoad, ", 16-byte aligned activations");
+  LLMPIPE_CHECK(g.count == products && products <= kMatvecMaxProducts, "matvec_warp: ", g.count,
+                " products for ", products, " (at most ", kMatvecMaxProducts, ")");
   for (int i = 0; i < g.count; ++i)
     LLMPIPE_CHECK(aligned16(g.w[i]) && g.rows[i] >= 0, "matvec_warp: product ", i,
                   ": weights not 16-byte aligned or negative rows");

@@ -11,6 +11,7 @@ uint32_t gguf_file_type(DType type) {
     case DType::Q4_0: return 2;  // LLAMA_FTYPE_MOSTLY_Q4_0
     case DType::Q8_0: return 7;  // LLAMA_FTYPE_MOSTLY_Q8_0
     case DType::BF16: return 32; // LLAMA_FTYPE_MOSTLY_BF16
+    default: return 0;           // not written by synth/convert
   }
   return 0;
 }

@@ -145,7 +145,7 @@ TensorInfo read_tensor_info(HeaderStream& in, const std::string& path) {
   const auto dtype = dtype_from_ggml(ggml_type);
   if (!dtype)
     fail(path, ": unsupported tensor type ", ggml_type_name(ggml_type), " (ggml type ", ggml_type,
-         ") for tensor ", t.name, "; supported: F32, F16, BF16, Q8_0, Q4_0");
+         ") for tensor ", t.name, "; supported: ", supported_ggml_type_names());
   t.dtype = *dtype;
   if (t.shape[0] % dtype_block_size(t.dtype) != 0)
     fail(path, ": tensor ", t.name, " of type ", dtype_name(t.dtype), " has a row of ", t.shape[0],

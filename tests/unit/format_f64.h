@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <stdexcept>
 #include <vector>
 
 #include "core/dtype.h"
@@ -72,6 +73,8 @@ inline std::vector<double> decode_f64(DType type, const uint8_t* p, int64_t n) {
         }
       }
       break;
+    default:  // the block-decoded types are checked against gguf-py (test_block_decode.sh)
+      throw std::runtime_error("decode_f64: no float64 decode of this type");
   }
   return out;
 }

@@ -214,10 +214,12 @@ TEST(GgufReaderErrors, DuplicateMetadataKey) {
 }
 
 TEST(GgufReaderErrors, UnsupportedTensorTypeIsNamed) {
-  // Q4_K (ggml type 12) is a real GGUF type this engine does not implement.
-  expect_open_error(file_with_tensors({info("blk.0.attn_q.weight", {256}, test::kGgmlQ4_K)}, 144),
-                    {"unsupported tensor type Q4_K", "ggml type 12",
-                     "for tensor blk.0.attn_q.weight", "supported: F32, F16, BF16, Q8_0, Q4_0"});
+  // IQ2_XXS (ggml type 16) is a real GGUF type this engine does not implement.
+  expect_open_error(file_with_tensors({info("blk.0.attn_q.weight", {256}, 16)}, 66),
+                    {"unsupported tensor type IQ2_XXS", "ggml type 16",
+                     "for tensor blk.0.attn_q.weight",
+                     "supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, "
+                     "Q5_K, Q6_K, IQ4_NL, IQ4_XS"});
   expect_open_error(file_with_tensors({info("odd", {32}, 1000)}, 128),
                     {"unsupported tensor type unknown", "ggml type 1000", "for tensor odd"});
 }

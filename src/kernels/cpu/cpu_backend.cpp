@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/half.h"
+#include "kernels/cpu/block_decode.h"
 #include "kernels/cpu/packed_weights.h"
 #include "kernels/cpu/quantize.h"
 #include "kernels/cpu/reference_ops.h"
@@ -31,7 +32,8 @@ CpuBackend::CpuBackend(CpuBackendOptions options)
     : options_(options),
       pool_(options.threads),
       kernels_(&cpu::cpu_kernels(cpu::choose_cpu_isa(options.isa))),
-      attn_scratch_(size_t(pool_.size())) {}
+      attn_scratch_(size_t(pool_.size())),
+      decode_scratch_(size_t(pool_.size())) {}
 
 std::string CpuBackend::name() const {
   return cat("cpu (", pool_.size(), " threads, ", cpu::cpu_isa_name(kernels_->isa), ")");
@@ -73,8 +75,8 @@ cpu::MatmulFn CpuBackend::row_major_kernel(DType dtype) const {
     case DType::BF16: return kernels_->matmul_bf16_f32;
     case DType::Q8_0: return kernels_->matmul_q8_0_f32;
     case DType::Q4_0: return kernels_->matmul_q4_0_f32;
+    default: return nullptr;  // block-decoded types: matmul_decoded
   }
-  return nullptr;
 }
 
 cpu::MatmulFn CpuBackend::packed_kernel(DType dtype) const {
@@ -84,8 +86,8 @@ cpu::MatmulFn CpuBackend::packed_kernel(DType dtype) const {
     case DType::F32: return kernels_->matmul_f32x16_f32;
     case DType::F16: return kernels_->matmul_f16x16_f32;
     case DType::BF16: return kernels_->matmul_bf16x16_f32;
+    default: return nullptr;
   }
-  return nullptr;
 }
 
 TensorView CpuBackend::place_weight(DType dtype, int64_t rows, int64_t cols, const void* host,
@@ -151,6 +153,7 @@ void CpuBackend::matmul(TensorView out, TensorView in, TensorView w) {
   LLMPIPE_CHECK(in.cols == w.cols && out.rows == in.rows && out.cols == w.rows,
                 "matmul: [", in.rows, ", ", in.cols, "] x [", w.rows, ", ", w.cols, "]ᵀ -> [",
                 out.rows, ", ", out.cols, "]");
+  if (cpu::decoded_by_blocks(w.dtype)) return matmul_decoded(out, in, w);
   const cpu::MatmulFn fn = w.packed_rows ? packed_kernel(w.dtype) : row_major_kernel(w.dtype);
   LLMPIPE_CHECK(w.packed_rows == 0 || (fn && w.packed_rows == cpu::kPackRows),
                 "matmul: weight packed by ", w.packed_rows, " rows, which the ",
@@ -176,6 +179,42 @@ void CpuBackend::matmul_float(TensorView out, TensorView in, TensorView w, cpu::
   a.x = static_cast<const float*>(in.data);
   a.ldx = in.cols;
   split_rows(w.rows, [&](int64_t m0, int64_t m1) { fn(a, m0, m1); });
+}
+
+// Weights without a SIMD kernel of their own (block_decode.h): each thread decodes a few of its
+// rows to F32 at a time and multiplies them with the F32 kernel (the reference at the scalar
+// level). A row's decode and product do not depend on the batch, so neither does its result.
+void CpuBackend::matmul_decoded(TensorView out, TensorView in, TensorView w) {
+  constexpr int64_t kRows = 16;  // decoded rows per step: 16 x k floats stay in L2
+  const cpu::MatmulFn f32 = row_major_kernel(DType::F32);
+  const size_t w_row = w.row_bytes();
+  pool_.parallel_for_dynamic(w.rows, [&](int64_t m0, int64_t m1, int thread) {
+    std::vector<float>& rows = decode_scratch_[size_t(thread)];  // [kRows, k]
+    if (rows.size() < size_t(kRows * w.cols)) rows.resize(size_t(kRows * w.cols));
+    for (int64_t r0 = m0; r0 < m1; r0 += kRows) {
+      const int64_t nr = std::min(kRows, m1 - r0);
+      for (int64_t r = 0; r < nr; ++r)
+        cpu::decode_blocks_f32(w.dtype, static_cast<const uint8_t*>(w.data) + size_t(r0 + r) * w_row,
+                               rows.data() + r * w.cols, w.cols);
+      TensorView dec{rows.data(), DType::F32, nr, w.cols};
+      TensorView y = out;  // columns r0.. of out: row t of y starts at out[t][r0]
+      y.data = static_cast<float*>(out.data) + r0;
+      if (!f32) {
+        cpu::ref::matmul_rows(y, in, dec, 0, nr);
+        continue;
+      }
+      cpu::MatmulArgs a;
+      a.y = static_cast<float*>(y.data);
+      a.ldy = out.cols;
+      a.w = reinterpret_cast<const uint8_t*>(rows.data());
+      a.w_row_bytes = size_t(w.cols) * sizeof(float);
+      a.n = in.rows;
+      a.k = in.cols;
+      a.x = static_cast<const float*>(in.data);
+      a.ldx = in.cols;
+      f32(a, 0, nr);
+    }
+  }, kRowsPerChunk);
 }
 
 void CpuBackend::split_rows(int64_t rows, const std::function<void(int64_t, int64_t)>& fn) {

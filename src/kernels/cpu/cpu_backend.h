@@ -53,6 +53,7 @@ class CpuBackend : public Backend {
  private:
   void matmul_quantized(TensorView out, TensorView in, TensorView w, cpu::MatmulFn fn);
   void matmul_float(TensorView out, TensorView in, TensorView w, cpu::MatmulFn fn);
+  void matmul_decoded(TensorView out, TensorView in, TensorView w);
   // Runs fn(m0, m1) over the weight rows [0, rows) in chunks of kRowsPerChunk, each thread
   // taking the next chunk when it is done (ThreadPool::parallel_for_dynamic).
   void split_rows(int64_t rows, const std::function<void(int64_t, int64_t)>& fn);
@@ -77,6 +78,7 @@ class CpuBackend : public Backend {
   std::vector<float> act_d_;
   std::vector<float> act_s_;  // packed kernels: offset * d * Σ codes per block
   std::vector<std::vector<float>> attn_scratch_;
+  std::vector<std::vector<float>> decode_scratch_;  // per thread: block-decoded weight rows
 };
 
 }  // namespace llmpipe

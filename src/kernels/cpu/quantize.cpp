@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/half.h"
+#include "kernels/cpu/block_decode.h"
 
 namespace llmpipe::cpu {
 
@@ -43,8 +44,9 @@ void dequantize_row_f32(DType type, const void* src, float* dst, int64_t n) {
       }
       return;
     }
+    default:
+      return decode_blocks_f32(type, src, dst, n);
   }
-  fail("dequantize: unknown type");
 }
 
 // Q8_0: d = max|x| / 127, q = round(x / d).
@@ -101,8 +103,9 @@ void quantize_row(DType type, const float* src, void* dst, int64_t n) {
     case DType::Q4_0:
       quantize_row_q4_0(src, static_cast<BlockQ4_0*>(dst), n);
       return;
+    default:
+      fail("quantizing to ", dtype_name(type), " is not supported (f32, f16, bf16, q8_0, q4_0 are)");
   }
-  fail("quantize: unknown type");
 }
 
 }  // namespace llmpipe::cpu

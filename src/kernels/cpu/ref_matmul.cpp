@@ -1,5 +1,8 @@
+#include <vector>
+
 #include "core/error.h"
 #include "core/half.h"
+#include "kernels/cpu/block_decode.h"
 #include "kernels/cpu/reference_ops.h"
 
 namespace llmpipe::cpu::ref {
@@ -53,8 +56,12 @@ float dot_row_f32(DType type, const void* w, const float* x, int64_t n) {
     case DType::BF16: return dot_bf16_f32(static_cast<const uint16_t*>(w), x, n);
     case DType::Q8_0: return dot_q8_0_f32(static_cast<const BlockQ8_0*>(w), x, n);
     case DType::Q4_0: return dot_q4_0_f32(static_cast<const BlockQ4_0*>(w), x, n);
+    default: {  // block-decoded types: the decoded row times x, in order
+      std::vector<float> row(static_cast<size_t>(n));
+      decode_blocks_f32(type, w, row.data(), n);
+      return dot_f32_f32(row.data(), x, n);
+    }
   }
-  fail("dot: unknown weight type");
 }
 
 void matmul_rows(TensorView out, TensorView in, TensorView w, int64_t m0, int64_t m1) {

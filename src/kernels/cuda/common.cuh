@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "core/dtype.h"
+#include "core/error.h"
 
 namespace llmpipe::cuda {
 
@@ -77,6 +78,7 @@ void dispatch_dtype(DType t, Fn&& fn) {
     case DType::BF16: fn.template operator()<DType::BF16>(); return;
     case DType::Q8_0: fn.template operator()<DType::Q8_0>(); return;
     case DType::Q4_0: fn.template operator()<DType::Q4_0>(); return;
+    default: fail("CUDA kernels: no kernel for ", dtype_name(t), " weights");
   }
 }
 

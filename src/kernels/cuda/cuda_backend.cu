@@ -130,6 +130,10 @@ class CudaBackend final : public Backend {
 
   TensorView place_weight(DType dtype, int64_t rows, int64_t cols, const void* host,
                           std::vector<Buffer>& keep, WeightUse use) override {
+    LLMPIPE_CHECK(dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16 ||
+                      dtype == DType::Q8_0 || dtype == DType::Q4_0,
+                  "the CUDA backend has no kernels for ", dtype_name(dtype), " weights yet (a [",
+                  rows, ", ", cols, "] tensor); convert at load with --dtype q8_0 (or f16, q4_0)");
     TensorView v{nullptr, dtype, rows, cols};
     keep.push_back(alloc(v.bytes()));
     v.data = keep.back().data();

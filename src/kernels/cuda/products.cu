@@ -86,6 +86,8 @@ void Products::matmul(TensorView out, TensorView in, TensorView w) {
         return gemm_f32_out(cublas_, y, M, activations_as(in, DType::BF16), w.data, CUDA_R_16BF, n,
                             K, 0, M);
       return tiled_f32(out, in, w);
+    default:
+      break;  // refused by place_weight
   }
   fail("matmul: unsupported weight type ", dtype_name(w.dtype));
 }
@@ -128,6 +130,8 @@ bool Products::warp_decode(TensorView in, TensorView w) const {
       return w.cols % 8 == 0;
     case DType::F32:
       return false;  // cuBLAS
+    default:
+      return false;
   }
   return false;
 }
@@ -142,7 +146,7 @@ void Products::launch_group(const MatvecGroup& g, DType t, MatvecEpilogue e) {
       return matvec_group_f16(g, e, warp_rows_, stream_);
     case DType::BF16:
       return matvec_group_bf16(g, e, warp_rows_, stream_);
-    case DType::F32:
+    default:
       break;
   }
   fail("matvec: no warp kernel for ", dtype_name(t));

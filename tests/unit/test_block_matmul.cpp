@@ -1,0 +1,104 @@
+// Products with the block-decoded weight types (block_decode.h) through the CPU backend, at
+// every kernel level: against a float64 product of the decoded weights, and a row's bits
+// independent of the batch. (The decode itself is checked against gguf-py bit for bit by
+// tests/integration/test_block_decode.sh.)
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "core/half.h"
+#include "kernels/cpu/block_decode.h"
+#include "kernels/cpu/cpu_backend.h"
+#include "kernels/cpu/quantize.h"
+
+namespace llmpipe {
+namespace {
+
+using cpu::CpuIsa;
+
+struct BlockType {
+  DType type;
+  std::vector<int> f16_fields;  // byte offsets of the f16 scales in a block
+};
+const BlockType kTypes[] = {
+    {DType::Q4_1, {0, 2}}, {DType::Q5_0, {0}},      {DType::Q5_1, {0, 2}},
+    {DType::Q2_K, {80, 82}}, {DType::Q3_K, {108}},  {DType::Q4_K, {0, 2}},
+    {DType::Q5_K, {0, 2}}, {DType::Q6_K, {208}},    {DType::IQ4_NL, {0}},
+    {DType::IQ4_XS, {0}},
+};
+
+// Random bits in every field, scales small and finite (so sums stay in range).
+std::vector<uint8_t> random_blocks(const BlockType& t, int64_t m, int64_t k, std::mt19937& rng) {
+  std::vector<uint8_t> w(dtype_row_bytes(t.type, k) * size_t(m));
+  for (auto& b : w) b = uint8_t(rng());
+  std::uniform_real_distribution<float> scale(-0.01f, 0.01f);
+  const size_t bb = size_t(dtype_block_bytes(t.type));
+  for (size_t off = 0; off < w.size(); off += bb)
+    for (int f : t.f16_fields) {
+      const uint16_t h = f32_to_f16(scale(rng));
+      std::memcpy(w.data() + off + size_t(f), &h, 2);
+    }
+  return w;
+}
+
+TEST(BlockMatmul, MatchesFloat64AndRowsDoNotDependOnTheBatch) {
+  std::mt19937 rng(3);
+  const int64_t m = 37, k = 512, n = 5;  // 37 rows: a ragged last chunk of the 16-row steps
+  for (const BlockType& t : kTypes)
+    for (CpuIsa isa : cpu::supported_cpu_isas()) {
+      SCOPED_TRACE(std::string(dtype_name(t.type)) + ", " + std::string(cpu::cpu_isa_name(isa)));
+      ASSERT_TRUE(cpu::decoded_by_blocks(t.type));
+      CpuBackend be({.threads = 2, .isa = isa});
+      std::vector<Buffer> keep;
+      const auto wb = random_blocks(t, m, k, rng);
+      const TensorView w = be.place_weight(t.type, m, k, wb.data(), keep, WeightUse::Matmul);
+      std::vector<float> xf(size_t(n * k));
+      std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+      for (auto& v : xf) v = u(rng);
+      keep.push_back(be.alloc(xf.size() * sizeof(float)));
+      const TensorView x = keep.back().view(DType::F32, n, k);
+      std::memcpy(x.data, xf.data(), xf.size() * sizeof(float));
+      keep.push_back(be.alloc(size_t(n * m) * sizeof(float)));
+      const TensorView y = keep.back().view(DType::F32, n, m);
+      be.matmul(y, x, w);
+      std::vector<float> batch(static_cast<size_t>(n * m));
+      std::memcpy(batch.data(), y.data, batch.size() * sizeof(float));
+
+      std::vector<float> row(static_cast<size_t>(k));
+      const size_t rb = dtype_row_bytes(t.type, k);
+      for (int64_t r = 0; r < m; ++r) {
+        cpu::dequantize_row_f32(t.type, wb.data() + size_t(r) * rb, row.data(), k);
+        for (int64_t i = 0; i < n; ++i) {
+          double exact = 0, magnitude = 0;
+          for (int64_t j = 0; j < k; ++j) {
+            const double p = double(row[size_t(j)]) * double(xf[size_t(i * k + j)]);
+            exact += p;
+            magnitude += std::fabs(p);
+          }
+          // Float accumulation of k products in any order: |error| <= k u sum|w x| (u = 2^-24),
+          // doubled for the products' own rounding and the kernels' partial sums.
+          const double bound = 2.0 * double(k) * std::ldexp(1.0, -24) * magnitude + 1e-30;
+          ASSERT_NEAR(batch[size_t(i * m + r)], exact, bound) << "row " << r << ", token " << i;
+        }
+      }
+      for (int64_t i = 0; i < n; ++i) {
+        be.matmul(y.rows_slice(0, 1), x.rows_slice(i, 1), w);
+        ASSERT_EQ(0, std::memcmp(y.data, batch.data() + i * m, size_t(m) * sizeof(float)))
+            << "token " << i << " alone differs from its row in the batch";
+      }
+    }
+}
+
+TEST(BlockMatmul, RowsThatAreNotWholeBlocksAreRefused) {
+  std::vector<float> out(300);
+  std::vector<uint8_t> src(1000);
+  EXPECT_THROW(cpu::dequantize_row_f32(DType::Q4_K, src.data(), out.data(), 300), std::exception);
+  EXPECT_THROW(dtype_row_bytes(DType::Q6_K, 3200), std::exception);
+  EXPECT_EQ(dtype_row_bytes(DType::Q6_K, 4096), size_t(16 * 210));
+}
+
+}  // namespace
+}  // namespace llmpipe

@@ -33,14 +33,28 @@ Generator::Generator(LlamaStage& stage) : stage_(stage) {
     fail("the single-process generator needs a stage holding the whole model");
 }
 
-TensorView Generator::forward(std::span<const int32_t> tokens, int64_t first_pos) {
+TensorView Generator::forward(std::span<const int32_t> tokens, int64_t first_pos,
+                              std::span<const int32_t> logit_rows) {
   const int64_t n = int64_t(tokens.size());
   positions_.resize(size_t(n));
   slots_.assign(size_t(n), 0);
   for (int64_t i = 0; i < n; ++i) positions_[size_t(i)] = int32_t(first_pos + i);
   const BatchLayout batch{positions_, slots_, ++generation_};
-  const int32_t last_row = int32_t(n - 1);
-  return stage_.forward(batch, tokens, std::span(&last_row, 1));
+  return stage_.forward(batch, tokens, logit_rows);
+}
+
+TensorView Generator::forward(std::span<const int32_t> tokens, int64_t first_pos) {
+  const int32_t last_row = int32_t(tokens.size()) - 1;
+  return forward(tokens, first_pos, std::span(&last_row, 1));
+}
+
+std::span<const float> Generator::step_all(std::span<const int32_t> tokens, int64_t first_pos) {
+  rows_.resize(tokens.size());
+  for (size_t i = 0; i < rows_.size(); ++i) rows_[i] = int32_t(i);
+  const TensorView logits = forward(tokens, first_pos, rows_);
+  logits_.resize(size_t(logits.rows * logits.cols));
+  stage_.output_backend().to_host(logits_, logits);
+  return logits_;
 }
 
 std::span<const float> Generator::step(std::span<const int32_t> tokens, int64_t first_pos) {

@@ -46,16 +46,22 @@ class Generator {
   // One forward pass of `tokens` at positions first_pos.. of the single sequence; returns the
   // last token's logits, copied to the host. (Also what `llmpipe bench` times.)
   std::span<const float> step(std::span<const int32_t> tokens, int64_t first_pos);
+  // The same pass, returning the logits of every token ([n, n_vocab], row-major) on the host:
+  // what perplexity scores. The stage needs max_logit_rows >= tokens.size().
+  std::span<const float> step_all(std::span<const int32_t> tokens, int64_t first_pos);
 
  private:
   // The forward pass of step(): the last token's logits row, on the stage's output backend.
   TensorView forward(std::span<const int32_t> tokens, int64_t first_pos);
+  // The pass with the logits of the given batch rows.
+  TensorView forward(std::span<const int32_t> tokens, int64_t first_pos,
+                     std::span<const int32_t> logit_rows);
   // The token after `token` (at position pos): greedy sampling takes the backend's argmax (a
   // GPU sends back one int, not the logits), other sampling the logits on the host.
   int32_t next_token(int32_t token, int64_t pos, Sampler& sampler);
 
   LlamaStage& stage_;
-  std::vector<int32_t> positions_, slots_;
+  std::vector<int32_t> positions_, slots_, rows_;
   std::vector<float> logits_;
   uint64_t generation_ = 0;
 };

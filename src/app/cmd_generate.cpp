@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "app/commands.h"
+#include "app/dtype_option.h"
 #include "core/thread_pool.h"
 #include "kernels/backend_factory.h"
 #include "model/converting_tensor_source.h"
@@ -106,9 +107,7 @@ void register_generate(CLI::App& app) {
   cmd->add_option("-b,--batch-tokens", o->batch, "Prompt tokens processed per forward pass")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--dtype", o->dtype, "Weights at load: keep (as stored), f32, f16, bf16, q8_0 or q4_0 (matrices; norms stay f32)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"keep", "f32", "f16", "bf16", "q8_0", "q4_0"}));
+  add_load_dtype_option(cmd, o->dtype)->capture_default_str();
   cmd->add_flag("!--no-echo", o->echo, "Print only the generated text, not the prompt");
   cmd->add_option("--backend", o->backend, "Compute backend: cpu, cuda or auto")
       ->capture_default_str()

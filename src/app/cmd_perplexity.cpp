@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "app/commands.h"
+#include "app/dtype_option.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "kernels/backend_factory.h"
@@ -138,9 +139,7 @@ void register_perplexity(CLI::App& app) {
   cmd->add_option("-t,--threads", o->threads, "Compute threads (default: the CPUs this process may use)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--dtype", o->dtype, "Weights at load: keep (as stored), f32, f16, bf16, q8_0 or q4_0 (matrices; norms stay f32)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"keep", "f32", "f16", "bf16", "q8_0", "q4_0"}));
+  add_load_dtype_option(cmd, o->dtype)->capture_default_str();
   cmd->add_option("--backend", o->backend, "Compute backend: cpu, cuda or auto")
       ->capture_default_str()
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));

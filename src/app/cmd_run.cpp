@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "app/commands.h"
+#include "app/dtype_option.h"
 #include "core/error.h"
 #include "kernels/backend_factory.h"
 #include "model/converting_tensor_source.h"
@@ -58,8 +59,7 @@ void register_run(CLI::App& app, int* argc, char*** argv) {
                   "Parallel config (JSON, DeepSpeed style): pipeline_parallel_size, tensor_parallel_size")
       ->check(CLI::ExistingFile);
   cmd->add_option("-m,--model", o.model_path, "Model: GGUF file, directory holding one, or Hugging Face model directory (model.model_path)");
-  cmd->add_option("--dtype", f->dtype, "Weights at load: keep (as stored), f32, f16, bf16, q8_0 or q4_0 (matrices; norms stay f32) (model.dtype)")
-      ->check(CLI::IsMember({"keep", "f32", "f16", "bf16", "q8_0", "q4_0"}));
+  add_load_dtype_option(cmd, f->dtype, " (model.dtype)");
   cmd->add_option("--model-name", o.model_name, "Descriptive model label (model.model_name)");
   cmd->add_option("--prompts", o.prompt_path, "Prompts JSONL, one {\"prompt\": ...} per line (inputs.prompt_path)");
   cmd->add_option("-o,--output-dir", o.output_dir, "Where completions, logs and metrics go (outputs.output_dir)");

@@ -95,18 +95,16 @@ void run_perplexity(const PerplexityOptions& o) {
 
   const auto t0 = std::chrono::steady_clock::now();
   NllAccumulator acc;
-  std::vector<float> logits;
   for (int64_t c = 0; c < plan.n_chunks; ++c) {
     const auto chunk = chunk_tokens(tokens, plan, c,
                                     add_bos ? std::optional(tokenizer.bos_id()) : std::nullopt);
-    logits.clear();
-    // Positions from 0 again: the chunk overwrites the previous one's KV cache entries.
+    // Positions from 0 again: the chunk overwrites the previous one's KV cache entries. Each
+    // piece is scored as it returns (a chunk's logits at once would be n_ctx x n_vocab floats).
     for (int64_t i = 0; i < n_ctx; i += max_tokens) {
       const int64_t n = std::min(max_tokens, n_ctx - i);
       const auto part = generator.step_all(std::span(chunk).subspan(size_t(i), size_t(n)), i);
-      logits.insert(logits.end(), part.begin(), part.end());
+      acc.add_rows(part, h.n_vocab, chunk, i, plan.first);
     }
-    acc.add_chunk(logits, h.n_vocab, chunk, plan.first);
     std::printf("[%lld]%.4f,", static_cast<long long>(c + 1), acc.running_ppl());
     std::fflush(stdout);
   }

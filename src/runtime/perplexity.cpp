@@ -52,8 +52,17 @@ void NllAccumulator::add_chunk(std::span<const float> logits, int64_t n_vocab,
   const int64_t n = int64_t(chunk.size());
   LLMPIPE_CHECK(int64_t(logits.size()) == n * n_vocab, logits.size(), " logits for ", n,
                 " rows of ", n_vocab);
-  for (int64_t i = first; i + 1 < n; ++i)
-    add(-token_log_prob(logits.subspan(size_t(i * n_vocab), size_t(n_vocab)),
+  add_rows(logits, n_vocab, chunk, 0, first);
+}
+
+void NllAccumulator::add_rows(std::span<const float> logits, int64_t n_vocab,
+                              std::span<const int32_t> chunk, int64_t row0, int64_t first) {
+  const int64_t n = int64_t(chunk.size()), rows = n_vocab > 0 ? int64_t(logits.size()) / n_vocab : 0;
+  LLMPIPE_CHECK(n_vocab > 0 && rows * n_vocab == int64_t(logits.size()) && row0 >= 0 &&
+                    row0 + rows <= n,
+                logits.size(), " logits at row ", row0, " for a chunk of ", n, " rows of ", n_vocab);
+  for (int64_t i = std::max(first, row0); i < row0 + rows && i + 1 < n; ++i)
+    add(-token_log_prob(logits.subspan(size_t((i - row0) * n_vocab), size_t(n_vocab)),
                         chunk[size_t(i + 1)]));
 }
 

@@ -43,6 +43,10 @@ class NllAccumulator {
   // predicts chunk[i + 1].
   void add_chunk(std::span<const float> logits, int64_t n_vocab, std::span<const int32_t> chunk,
                  int64_t first);
+  // The same for a piece of the chunk: logits of rows [row0, row0 + rows) of the chunk, so a
+  // chunk can be scored as its forward passes return, without holding [n_ctx, n_vocab].
+  void add_rows(std::span<const float> logits, int64_t n_vocab, std::span<const int32_t> chunk,
+                int64_t row0, int64_t first);
   int64_t count() const { return count_; }
   double running_ppl() const;  // exp(mean NLL so far)
   PerplexityEstimate estimate() const;

@@ -26,6 +26,31 @@ double log_prob64(const std::vector<double>& l, int32_t t) {
   return l[size_t(t)] - m - std::log(s);
 }
 
+// Scoring a chunk in pieces (as the command does, one forward pass at a time) gives the same
+// sums, in the same order, as scoring it whole: pieces of 5 rows over a 12-row chunk.
+TEST(Perplexity, PiecesScoreAsTheWholeChunk) {
+  const int64_t n_ctx = 12, n_vocab = 11, first = n_ctx / 2, piece = 5;
+  std::mt19937 rng(3);
+  std::normal_distribution<float> d(0.f, 3.f);
+  std::vector<float> logits(size_t(n_ctx * n_vocab));
+  for (auto& x : logits) x = d(rng);
+  std::vector<int32_t> tokens(static_cast<size_t>(n_ctx));
+  for (auto& t : tokens) t = int32_t(rng() % uint32_t(n_vocab));
+  NllAccumulator whole, pieces;
+  whole.add_chunk(logits, n_vocab, tokens, first);
+  for (int64_t r = 0; r < n_ctx; r += piece) {
+    const int64_t n = std::min(piece, n_ctx - r);
+    pieces.add_rows(std::span<const float>(logits).subspan(size_t(r * n_vocab), size_t(n * n_vocab)),
+                    n_vocab, tokens, r, first);
+  }
+  ASSERT_EQ(pieces.count(), whole.count());
+  EXPECT_EQ(pieces.estimate().ppl, whole.estimate().ppl);
+  EXPECT_EQ(pieces.estimate().error, whole.estimate().error);
+  EXPECT_THROW(pieces.add_rows(std::span<const float>(logits).subspan(0, size_t(2 * n_vocab)),
+                               n_vocab, tokens, n_ctx - 1, first),
+               std::exception);  // rows past the chunk's end
+}
+
 TEST(Perplexity, AccumulationMatchesFloat64Recomputation) {
   const int64_t n_ctx = 12, n_vocab = 37, first = n_ctx / 2;
   std::mt19937 rng(7);

@@ -227,6 +227,9 @@ TEST(GgufReaderErrors, UnsupportedTensorTypeIsNamed) {
 TEST(GgufReaderErrors, RowNotWholeBlocks) {
   expect_open_error(file_with_tensors({info("q", {48, 2}, test::kGgmlQ8_0)}, 128),
                     {"tensor q", "q8_0", "row of 48 elements", "block size 32"});
+  // K-quants: rows must be whole 256-element super-blocks (3200-wide rows are not).
+  expect_open_error(file_with_tensors({info("blk.0.ffn_down.weight", {3200, 1}, test::kGgmlQ4_K)}, 1800),
+                    {"tensor blk.0.ffn_down.weight", "q4_k", "row of 3200 elements", "block size 256"});
 }
 
 TEST(GgufReaderErrors, UnalignedTensorOffset) {

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "app/commands.h"
 #include "app/dtype_option.h"
@@ -19,13 +20,28 @@ struct QuantizeCliOptions {
   bool quiet = false;
 };
 
+// --type: a single type in lower case (dtype names, checked first), else one of llama.cpp's
+// presets (any case).
+QuantizeOptions options_from(const QuantizeCliOptions& o) {
+  QuantizeOptions q{.threads = o.threads, .progress = !o.quiet};
+  if (const auto t = dtype_from_name(o.type)) {
+    q.type = *t;
+    if (!o.fallback.empty()) q.fallback = parse_dtype(o.fallback);
+    return q;
+  }
+  q.preset = find_quant_preset(o.type);
+  if (!q.preset)
+    throw CLI::ValidationError("--type", "unknown type or preset '" + o.type + "'");
+  if (!o.fallback.empty())
+    throw CLI::ValidationError("--fallback", "applies to a single --type (e.g. q4_k); preset " +
+                                                 std::string(q.preset->name) +
+                                                 " has llama.cpp's fallbacks");
+  q.type = q.preset->base;
+  return q;
+}
+
 void run_quantize(const QuantizeCliOptions& o) {
-  const QuantizeSummary s = quantize_model(
-      o.input, o.output,
-      {.type = parse_dtype(o.type),
-       .fallback = o.fallback.empty() ? std::nullopt : std::optional(parse_dtype(o.fallback)),
-       .threads = o.threads,
-       .progress = !o.quiet});
+  const QuantizeSummary s = quantize_model(o.input, o.output, options_from(o));
   if (!s.fallback_tensors.empty()) {
     std::fprintf(stderr, "%zu matrices stored as %s (rows not a whole number of %s blocks):",
                  s.fallback_tensors.size(), o.fallback.c_str(), o.type.c_str());
@@ -33,6 +49,13 @@ void run_quantize(const QuantizeCliOptions& o) {
       std::fprintf(stderr, " %s", s.fallback_tensors[i].c_str());
     std::fprintf(stderr, "%s\n", s.fallback_tensors.size() > 8 ? " ..." : "");
   }
+  int count[kDTypeCount] = {};
+  for (DType t : s.types) ++count[int(t)];
+  std::string mix;
+  for (int i = 0; i < kDTypeCount; ++i)
+    if (count[i]) mix += (mix.empty() ? "" : ", ") + std::to_string(count[i]) + " " +
+                         std::string(dtype_name(static_cast<DType>(i)));
+  std::fprintf(stderr, "tensor types: %s\n", mix.c_str());
   std::fprintf(stderr,
                "wrote %s (%s): %zu tensors, %zu of them converted, %.1f MB -> %.1f MB of tensor data; "
                "peak RSS %.1f MiB\n",
@@ -49,13 +72,24 @@ void register_quantize(CLI::App& app) {
       "quantize",
       "Convert a GGUF model's weight matrices (2-D tensors, embeddings included) to another type; "
       "norms are stored as f32, metadata is copied");
-  cmd->add_option("input", o->input, "Input .gguf model (f32, f16, bf16, q8_0 or q4_0 tensors)")
+  cmd->add_option("input", o->input, "Input .gguf model (tensors of any type it reads)")
       ->required();
   cmd->add_option("output", o->output, "Output .gguf file")->required();
-  add_dtype_option(cmd, "--type", o->type, "Type of the weight matrices")->required();
+  cmd->add_option("--type", o->type,
+                  "llama.cpp preset, as llama-quantize names it (" + quant_preset_names() +
+                      "; Q3_K, Q4_K, Q5_K: the _M ones): each tensor the type llama-quantize "
+                      "gives it; or one type for every matrix, in lower case (" +
+                      joined(dtype_names()) + ")")
+      ->required()
+      ->check([](const std::string& v) {
+        return dtype_from_name(v) || find_quant_preset(v)
+                   ? std::string()
+                   : "unknown type or preset '" + v + "': use a preset (" + quant_preset_names() +
+                         ") or a type (" + joined(dtype_names()) + ")";
+      });
   add_dtype_option(cmd, "--fallback", o->fallback,
-                   "Type for matrices whose rows are not a whole number of --type's 32-element "
-                   "blocks (default: such a matrix is an error)");
+                   "With a single --type: the type for matrices whose rows are not a whole number "
+                   "of its blocks (default: such a matrix is an error)");
   cmd->add_option("-t,--threads", o->threads, "Conversion threads")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

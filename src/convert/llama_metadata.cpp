@@ -11,7 +11,18 @@ uint32_t gguf_file_type(DType type) {
     case DType::Q4_0: return 2;  // LLAMA_FTYPE_MOSTLY_Q4_0
     case DType::Q8_0: return 7;  // LLAMA_FTYPE_MOSTLY_Q8_0
     case DType::BF16: return 32; // LLAMA_FTYPE_MOSTLY_BF16
-    default: return 0;           // not written by synth/convert
+    // Every matrix of one type (`quantize --type q4_k`): the llama_ftype whose matrices are
+    // mostly of it (the _S mixes of the K-quants).
+    case DType::Q4_1: return 3;
+    case DType::Q5_0: return 8;
+    case DType::Q5_1: return 9;
+    case DType::Q2_K: return 10;
+    case DType::Q3_K: return 11;
+    case DType::Q4_K: return 14;
+    case DType::Q5_K: return 16;
+    case DType::Q6_K: return 18;
+    case DType::IQ4_NL: return 25;
+    case DType::IQ4_XS: return 30;
   }
   return 0;
 }
@@ -21,8 +32,7 @@ void set_llama_metadata(gguf::Writer& w, const LlamaHParams& h, const std::strin
   w.set_string("general.architecture", "llama");
   w.set_string("general.name", name);
   w.set_u32("general.file_type", gguf_file_type(weight_type));
-  if (weight_type == DType::Q8_0 || weight_type == DType::Q4_0)
-    w.set_u32("general.quantization_version", 2);
+  if (dtype_is_quantized(weight_type)) w.set_u32("general.quantization_version", 2);
   w.set_u32("llama.vocab_size", uint32_t(h.n_vocab));
   w.set_u32("llama.context_length", uint32_t(h.n_ctx_train));
   w.set_u32("llama.embedding_length", uint32_t(h.n_embd));

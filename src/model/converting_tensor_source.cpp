@@ -22,7 +22,11 @@ TensorDesc converted(TensorDesc d, DType t) {
 std::optional<DType> weight_dtype_from_name(const std::string& name) {
   if (name == "keep") return std::nullopt;
   const auto t = dtype_from_name(name);
-  if (!t) fail("unknown weight type '", name, "' (use keep, f32, f16, bf16, q8_0 or q4_0)");
+  if (!t) {
+    std::string names;
+    for (int i = 0; i < kDTypeCount; ++i) names += cat(", ", dtype_name(static_cast<DType>(i)));
+    fail("unknown weight type '", name, "' (use keep", names, ")");
+  }
   return t;
 }
 

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/half.h"
+#include "core/quant_blocks.h"
 #include "kernels/cpu/block_decode.h"
 
 namespace llmpipe::cpu {
@@ -82,6 +83,88 @@ void quantize_row_q4_0(const float* src, BlockQ4_0* dst, int64_t n) {
   }
 }
 
+namespace {
+
+// Smallest and largest of a block of 32.
+void block_range(const float* x, float& min, float& max) {
+  min = x[0];
+  max = x[0];
+  for (int j = 1; j < kQK; ++j) {
+    min = std::min(min, x[j]);
+    max = std::max(max, x[j]);
+  }
+}
+
+// Q5_0 / Q5_1's codes: low four bits in qs (as Q4_0), the fifth of weight j at bit j of qh.
+void pack_codes5(const uint8_t q[kQK], uint8_t* qs, uint8_t* qh) {
+  uint32_t h = 0;
+  for (int j = 0; j < kQK; ++j) h |= uint32_t(q[j] >> 4) << j;
+  for (int j = 0; j < kQK / 2; ++j) qs[j] = uint8_t((q[j] & 0x0f) | (q[j + kQK / 2] & 0x0f) << 4);
+  for (int k = 0; k < 4; ++k) qh[k] = uint8_t(h >> (8 * k));
+}
+
+template <typename Block, void (*kQuantize)(const float*, Block&)>
+void quantize_blocks(const float* src, void* dst, int64_t n) {
+  auto* out = static_cast<uint8_t*>(dst);
+  for (int64_t i = 0; i < n / kQK; ++i) {
+    Block b;
+    kQuantize(src + i * kQK, b);
+    std::memcpy(out + size_t(i) * sizeof(Block), &b, sizeof(Block));  // 22-byte blocks: unaligned
+  }
+}
+
+// Q4_1 / Q5_1: d = (max - min) / nmax, m = min, q = min(nmax, trunc((x - min) / d + 0.5)).
+template <typename Block, int kNmax>
+void affine_block(const float* x, Block& b, uint8_t q[kQK]) {
+  float min = 0, max = 0;
+  block_range(x, min, max);
+  const float d = (max - min) / float(kNmax);
+  const float id = d != 0 ? 1.0f / d : 0.0f;
+  b.d = f32_to_f16(d);
+  b.m = f32_to_f16(min);
+  for (int j = 0; j < kQK; ++j) q[j] = uint8_t(std::min(kNmax, int((x[j] - min) * id + 0.5f)));
+}
+
+void quantize_block_q4_1(const float* x, BlockQ4_1& b) {
+  uint8_t q[kQK];
+  affine_block<BlockQ4_1, 15>(x, b, q);
+  for (int j = 0; j < kQK / 2; ++j) b.qs[j] = uint8_t(q[j] | q[j + kQK / 2] << 4);
+}
+
+// Q5_0: as Q4_0 with 5 bits: d = max / -16, q = min(31, trunc(x / d + 16.5)).
+void quantize_block_q5_0(const float* x, BlockQ5_0& b) {
+  float amax = 0, max = 0;
+  for (int j = 0; j < kQK; ++j)
+    if (std::fabs(x[j]) > amax) {
+      amax = std::fabs(x[j]);
+      max = x[j];
+    }
+  const float d = max / -16.0f;
+  const float id = d != 0 ? 1.0f / d : 0.0f;
+  b.d = f32_to_f16(d);
+  uint8_t q[kQK];
+  for (int j = 0; j < kQK; ++j) q[j] = uint8_t(std::min(31, int(x[j] * id + 16.5f)));
+  pack_codes5(q, b.qs, b.qh);
+}
+
+void quantize_block_q5_1(const float* x, BlockQ5_1& b) {
+  uint8_t q[kQK];
+  affine_block<BlockQ5_1, 31>(x, b, q);
+  pack_codes5(q, b.qs, b.qh);
+}
+
+}  // namespace
+
+void quantize_row_q4_1(const float* src, void* dst, int64_t n) {
+  quantize_blocks<BlockQ4_1, quantize_block_q4_1>(src, dst, n);
+}
+void quantize_row_q5_0(const float* src, void* dst, int64_t n) {
+  quantize_blocks<BlockQ5_0, quantize_block_q5_0>(src, dst, n);
+}
+void quantize_row_q5_1(const float* src, void* dst, int64_t n) {
+  quantize_blocks<BlockQ5_1, quantize_block_q5_1>(src, dst, n);
+}
+
 void quantize_row(DType type, const float* src, void* dst, int64_t n) {
   switch (type) {
     case DType::F32:
@@ -103,9 +186,18 @@ void quantize_row(DType type, const float* src, void* dst, int64_t n) {
     case DType::Q4_0:
       quantize_row_q4_0(src, static_cast<BlockQ4_0*>(dst), n);
       return;
-    default:
-      fail("quantizing to ", dtype_name(type), " is not supported (f32, f16, bf16, q8_0, q4_0 are)");
+    case DType::Q4_1: return quantize_row_q4_1(src, dst, n);
+    case DType::Q5_0: return quantize_row_q5_0(src, dst, n);
+    case DType::Q5_1: return quantize_row_q5_1(src, dst, n);
+    case DType::Q2_K: return quantize_row_q2_k(src, dst, n);
+    case DType::Q3_K: return quantize_row_q3_k(src, dst, n);
+    case DType::Q4_K: return quantize_row_q4_k(src, dst, n);
+    case DType::Q5_K: return quantize_row_q5_k(src, dst, n);
+    case DType::Q6_K: return quantize_row_q6_k(src, dst, n);
+    case DType::IQ4_NL: return quantize_row_iq4_nl(src, dst, n);
+    case DType::IQ4_XS: return quantize_row_iq4_xs(src, dst, n);
   }
+  fail("quantize_row: unknown type ", int(type));
 }
 
 }  // namespace llmpipe::cpu

@@ -7,7 +7,10 @@
 //     n = 4:  layers 2, 3;   n = 26: layers 0-2, 5, 8, 11, 14, 17, 20, 22-25
 //   output.weight: Q8_0 if its rows miss the base type's blocks, else Q6_K (Q8_0 stays Q8_0)
 //   fallbacks: Q2_K/Q3_K/IQ4_XS -> IQ4_NL, Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0.
-// They are encoded here so that the test needs no llama.cpp.
+// They are encoded here so that the test needs no llama.cpp. Verified once against llama-quantize
+// (c392e50) on tiny256-distilled.gguf, listing tensor types with gguf-py: Q4_K_M, Q3_K_M, Q2_K
+// and IQ4_XS gave the same type for all 39 tensors as `llmpipe quantize --type` (and the same
+// bytes).
 #include <gtest/gtest.h>
 
 #include <set>

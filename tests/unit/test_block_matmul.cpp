@@ -4,7 +4,9 @@
 // tests/integration/test_block_decode.sh.)
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <string>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -44,14 +46,46 @@ std::vector<uint8_t> random_blocks(const BlockType& t, int64_t m, int64_t k, std
   return w;
 }
 
+// |error| bound of one output of the SIMD block kernels (x86/matmul_blocks_impl.h) against the
+// float64 product of the decoded weights w: the activations' rounding to int8 codes per 32,
+// |x - x̂| <= dx / 2 (dx = max|x| / 127, its reciprocal rounded: a relative 1e-6 more), times
+// |w|; plus float accumulation of the kernel's terms d_s * code * x and m_s * x (k of them at
+// most, error <= k u each, doubled for the products' own rounding) — the split weight can
+// cancel, so the bound uses |d_s code| + |m_s|, not |w|.
+double block_kernel_bound(DType type, const uint8_t* wrow, const float* w, const float* x, int64_t k) {
+  double quant = 0, terms = 0;
+  for (int64_t b = 0; b < k / 32; ++b) {
+    double amax = 0;
+    for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(double(x[b * 32 + j])));
+    const double dx = amax / 127;
+    for (int j = 0; j < 32; ++j)
+      quant += std::fabs(double(w[b * 32 + j])) * (dx / 2 * (1 + 1e-5) + 1e-6 * std::fabs(double(x[b * 32 + j])));
+  }
+  const double u = std::ldexp(1.0, -24);
+  const int64_t kp = (k + 255) / 256 * 256;
+  std::vector<uint8_t> codes(static_cast<size_t>(kp));
+  std::vector<float> d(size_t(kp / 16)), mm(size_t(kp / 16));
+  cpu::unpack_row(type, wrow, k, codes.data(), d.data(), mm.data());
+  for (int64_t j = 0; j < k; ++j)
+    terms += (std::fabs(double(d[size_t(j / 16)]) * codes[size_t(j)]) + std::fabs(double(mm[size_t(j / 16)]))) *
+             std::fabs(double(x[j]));
+  return quant + 2.0 * double(k) * u * terms + 1e-30;
+}
+
 TEST(BlockMatmul, MatchesFloat64AndRowsDoNotDependOnTheBatch) {
   std::mt19937 rng(3);
-  const int64_t m = 37, k = 512, n = 5;  // 37 rows: a ragged last chunk of the 16-row steps
+  const int64_t m = 37, n = 5;  // 37 rows: a ragged last chunk of the 16-row steps
   for (const BlockType& t : kTypes)
-    for (CpuIsa isa : cpu::supported_cpu_isas()) {
-      SCOPED_TRACE(std::string(dtype_name(t.type)) + ", " + std::string(cpu::cpu_isa_name(isa)));
+    for (const int64_t k : {int64_t(512), int64_t(352)}) {  // 352: 11 blocks of 32, a partial group
+      if (k % dtype_block_size(t.type) != 0) continue;
+      for (CpuIsa isa : cpu::supported_cpu_isas()) {
+      SCOPED_TRACE(std::string(dtype_name(t.type)) + ", k " + std::to_string(k) + ", " +
+                   std::string(cpu::cpu_isa_name(isa)));
       ASSERT_TRUE(cpu::decoded_by_blocks(t.type));
       CpuBackend be({.threads = 2, .isa = isa});
+      // The scalar level multiplies the decoded weights with F32 activations; the SIMD levels
+      // quantize the activations (the bound above).
+      const bool quantized_activations = isa != CpuIsa::Scalar;
       std::vector<Buffer> keep;
       const auto wb = random_blocks(t, m, k, rng);
       const TensorView w = be.place_weight(t.type, m, k, wb.data(), keep, WeightUse::Matmul);
@@ -80,7 +114,10 @@ TEST(BlockMatmul, MatchesFloat64AndRowsDoNotDependOnTheBatch) {
           }
           // Float accumulation of k products in any order: |error| <= k u sum|w x| (u = 2^-24),
           // doubled for the products' own rounding and the kernels' partial sums.
-          const double bound = 2.0 * double(k) * std::ldexp(1.0, -24) * magnitude + 1e-30;
+          const double bound =
+              quantized_activations
+                  ? block_kernel_bound(t.type, wb.data() + size_t(r) * rb, row.data(), xf.data() + i * k, k)
+                  : 2.0 * double(k) * std::ldexp(1.0, -24) * magnitude + 1e-30;
           ASSERT_NEAR(batch[size_t(i * m + r)], exact, bound) << "row " << r << ", token " << i;
         }
       }
@@ -89,6 +126,33 @@ TEST(BlockMatmul, MatchesFloat64AndRowsDoNotDependOnTheBatch) {
         ASSERT_EQ(0, std::memcmp(y.data, batch.data() + i * m, size_t(m) * sizeof(float)))
             << "token " << i << " alone differs from its row in the batch";
       }
+      }
+    }
+}
+
+// The kernels' unpacked form (d * code + m per weight, block_unpack.h) is the decode (gguf-py's
+// numbers, block_decode.cpp), up to the rounding of the two ways of computing it: each is one or
+// two float operations on the same exact operands, so they differ by at most 2 ulp of the terms.
+TEST(BlockMatmul, UnpackedFormEqualsTheDecode) {
+  std::mt19937 rng(11);
+  for (const BlockType& t : kTypes)
+    for (const int64_t k : {int64_t(256), int64_t(768), int64_t(96)}) {
+      if (k % dtype_block_size(t.type) != 0) continue;
+      SCOPED_TRACE(std::string(dtype_name(t.type)) + ", k " + std::to_string(k));
+      const auto wb = random_blocks(t, 1, k, rng);
+      std::vector<float> w(static_cast<size_t>(k));
+      cpu::dequantize_row_f32(t.type, wb.data(), w.data(), k);
+      const int64_t kp = (k + 255) / 256 * 256;
+      std::vector<uint8_t> codes(size_t(kp), 0xee);
+      std::vector<float> d(size_t(kp / 16), 7.0f), m(size_t(kp / 16), 7.0f);
+      cpu::unpack_row(t.type, wb.data(), k, codes.data(), d.data(), m.data());
+      for (int64_t e = 0; e < k; ++e) {
+        const double dd = d[size_t(e / 16)], mm = m[size_t(e / 16)];
+        const double tol = 2 * std::ldexp(1.0, -24) * (std::fabs(dd * codes[size_t(e)]) + std::fabs(mm));
+        ASSERT_NEAR(dd * codes[size_t(e)] + mm, w[size_t(e)], tol) << "weight " << e;
+      }
+      for (int64_t e = k; e < kp; ++e) ASSERT_EQ(codes[size_t(e)], 0) << "padding code " << e;
+      for (int64_t s = k / 16; s < kp / 16; ++s) ASSERT_TRUE(d[size_t(s)] == 0 && m[size_t(s)] == 0) << "padding " << s;
     }
 }
 

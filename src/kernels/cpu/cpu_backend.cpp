@@ -153,7 +153,10 @@ void CpuBackend::matmul(TensorView out, TensorView in, TensorView w) {
   LLMPIPE_CHECK(in.cols == w.cols && out.rows == in.rows && out.cols == w.rows,
                 "matmul: [", in.rows, ", ", in.cols, "] x [", w.rows, ", ", w.cols, "]ᵀ -> [",
                 out.rows, ", ", out.cols, "]");
-  if (cpu::decoded_by_blocks(w.dtype)) return matmul_decoded(out, in, w);
+  if (cpu::decoded_by_blocks(w.dtype)) {
+    if (const cpu::MatmulFn fn = kernels_->matmul_blocks_f32[int(w.dtype)]) return matmul_blocks(out, in, w, fn);
+    return matmul_decoded(out, in, w);
+  }
   const cpu::MatmulFn fn = w.packed_rows ? packed_kernel(w.dtype) : row_major_kernel(w.dtype);
   LLMPIPE_CHECK(w.packed_rows == 0 || (fn && w.packed_rows == cpu::kPackRows),
                 "matmul: weight packed by ", w.packed_rows, " rows, which the ",
@@ -215,6 +218,35 @@ void CpuBackend::matmul_decoded(TensorView out, TensorView in, TensorView w) {
       f32(a, 0, nr);
     }
   }, kRowsPerChunk);
+}
+
+// Block-decoded weights with a SIMD kernel (block_unpack.h): the activations quantized once,
+// codes per 32, then every thread multiplies its weight rows with all of them.
+void CpuBackend::matmul_blocks(TensorView out, TensorView in, TensorView w, cpu::MatmulFn fn) {
+  const int64_t n = in.rows, k = in.cols, kp = (k + 255) / 256 * 256;
+  if (act_q_.size() < size_t(n * kp)) act_q_.resize(size_t(n * kp));
+  if (act_d_.size() < size_t(n * kp / 4)) act_d_.resize(size_t(n * kp / 4));
+  if (act_s_.size() < size_t(n * kp / 16)) act_s_.resize(size_t(n * kp / 16));
+  const auto* x = static_cast<const float*>(in.data);
+  auto quantize = [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r)
+      kernels_->quantize_row_q8_blocks(x + r * k, k, act_q_.data() + r * kp, act_d_.data() + r * kp / 4,
+                                       act_s_.data() + r * kp / 16);
+  };
+  if (n >= 4) pool_.parallel_for(n, quantize);
+  else quantize(0, n, 0);  // decode: not worth waking the pool
+  cpu::MatmulArgs a;
+  a.y = static_cast<float*>(out.data);
+  a.ldy = out.cols;
+  a.w = static_cast<const uint8_t*>(w.data);
+  a.w_row_bytes = w.row_bytes();
+  a.n = n;
+  a.k = k;
+  a.xq = act_q_.data();
+  a.xd = act_d_.data();
+  a.xs = act_s_.data();
+  a.ldq = kp;
+  split_rows(w.rows, [&](int64_t m0, int64_t m1) { fn(a, m0, m1); });
 }
 
 void CpuBackend::split_rows(int64_t rows, const std::function<void(int64_t, int64_t)>& fn) {

@@ -54,6 +54,7 @@ class CpuBackend : public Backend {
   void matmul_quantized(TensorView out, TensorView in, TensorView w, cpu::MatmulFn fn);
   void matmul_float(TensorView out, TensorView in, TensorView w, cpu::MatmulFn fn);
   void matmul_decoded(TensorView out, TensorView in, TensorView w);
+  void matmul_blocks(TensorView out, TensorView in, TensorView w, cpu::MatmulFn fn);
   // Runs fn(m0, m1) over the weight rows [0, rows) in chunks of kRowsPerChunk, each thread
   // taking the next chunk when it is done (ThreadPool::parallel_for_dynamic).
   void split_rows(int64_t rows, const std::function<void(int64_t, int64_t)>& fn);

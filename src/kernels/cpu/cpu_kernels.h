@@ -32,6 +32,10 @@ struct MatmulArgs {
   // Packed kernels (packed_weights.h; w is the packed weight): activations from
   // quantize_row_q8_packed, xs + t * k / 32 = code offset * d * Σ codes per block.
   const float* xs = nullptr;
+  // Block-decoded weight kernels (matmul_blocks_f32): activations from quantize_row_q8_blocks,
+  // row t's codes at xq + t * ldq (ldq = k rounded up to 256), its dx per 4-weight lane at
+  // xd + t * ldq / 4 and its dx * Σ codes per 16 weights at xs + t * ldq / 16.
+  int64_t ldq = 0;
 };
 using MatmulFn = void (*)(const MatmulArgs& args, int64_t m0, int64_t m1);
 
@@ -62,6 +66,13 @@ struct CpuKernels {
   MatmulFn matmul_f32x16_f32 = nullptr;
   MatmulFn matmul_f16x16_f32 = nullptr;
   MatmulFn matmul_bf16x16_f32 = nullptr;
+  // The block-decoded weight types (block_decode.h: Q4_1 ... IQ4_XS), indexed by DType; a null
+  // entry leaves that type to CpuBackend::matmul_decoded. Activations: quantize_row_q8_blocks,
+  // codes per 32 with d = max|x| / 127, padded with zeros to a whole group of 256, see
+  // MatmulArgs::ldq.
+  void (*quantize_row_q8_blocks)(const float* x, int64_t k, int8_t* qs, float* lane_d,
+                                 float* sums16) = nullptr;
+  MatmulFn matmul_blocks_f32[kDTypeCount] = {};
 
   // Same contracts as the reference kernels (reference_ops.h). attention also takes per-call
   // scratch for `max positions + 1` floats (the scores of one item).

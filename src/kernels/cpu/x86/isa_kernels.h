@@ -22,6 +22,17 @@ void matmul_q8_0_f32(const MatmulArgs& a, int64_t m0, int64_t m1);
 void matmul_f32_f32(const MatmulArgs& a, int64_t m0, int64_t m1);
 void matmul_f16_f32(const MatmulArgs& a, int64_t m0, int64_t m1);
 void matmul_bf16_f32(const MatmulArgs& a, int64_t m0, int64_t m1);
+void quantize_row_q8_blocks(const float* x, int64_t k, int8_t* qs, float* lane_d, float* sums16);
+void matmul_q4_1_f32(const MatmulArgs& a, int64_t m0, int64_t m1);
+void matmul_q5_0_f32(const MatmulArgs& a, int64_t m0, int64_t m1);
+void matmul_q5_1_f32(const MatmulArgs& a, int64_t m0, int64_t m1);
+void matmul_iq4_nl_f32(const MatmulArgs& a, int64_t m0, int64_t m1);
+void matmul_q2_k_f32(const MatmulArgs& a, int64_t m0, int64_t m1);
+void matmul_q3_k_f32(const MatmulArgs& a, int64_t m0, int64_t m1);
+void matmul_q4_k_f32(const MatmulArgs& a, int64_t m0, int64_t m1);
+void matmul_q5_k_f32(const MatmulArgs& a, int64_t m0, int64_t m1);
+void matmul_q6_k_f32(const MatmulArgs& a, int64_t m0, int64_t m1);
+void matmul_iq4_xs_f32(const MatmulArgs& a, int64_t m0, int64_t m1);
 void rms_norm_f32(TensorView out, TensorView in, const float* weight, float eps, int64_t r0,
                   int64_t r1);
 void attention_f32(TensorView out, TensorView q, KvView cache, const BatchLayout& batch,
@@ -40,6 +51,18 @@ static inline CpuKernels kernel_table(CpuIsa isa) {
   t.matmul_bf16_f32 = matmul_bf16_f32;
   t.matmul_q8_0_f32 = matmul_q8_0_f32;
   t.matmul_q4_0_f32 = matmul_q4_0_f32;
+  t.quantize_row_q8_blocks = quantize_row_q8_blocks;
+  auto block = [&t](DType type, MatmulFn fn) { t.matmul_blocks_f32[int(type)] = fn; };
+  block(DType::Q4_1, matmul_q4_1_f32);
+  block(DType::Q5_0, matmul_q5_0_f32);
+  block(DType::Q5_1, matmul_q5_1_f32);
+  block(DType::IQ4_NL, matmul_iq4_nl_f32);
+  block(DType::Q2_K, matmul_q2_k_f32);
+  block(DType::Q3_K, matmul_q3_k_f32);
+  block(DType::Q4_K, matmul_q4_k_f32);
+  block(DType::Q5_K, matmul_q5_k_f32);
+  block(DType::Q6_K, matmul_q6_k_f32);
+  block(DType::IQ4_XS, matmul_iq4_xs_f32);
   t.rms_norm_f32 = rms_norm_f32;
   t.attention_f32 = attention_f32;
   t.swiglu_f32 = swiglu_f32;

@@ -179,6 +179,34 @@ struct Simd {
                                         _mm256_set1_epi16(1));
     return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(g.dw * dx[0]), acc);
   }
+
+  // ---- block-decoded weights (../matmul_blocks_impl.h) ----
+  static void prefetch(const uint8_t* p, size_t bytes) {
+    for (size_t o = 0; o < bytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(p) + o, _MM_HINT_T0);
+  }
+  // Unit u (32 weights) of a group: lanes 0-3 take scale 2u, lanes 4-7 scale 2u + 1.
+  static V lane_scales(const float* d16, int u) {
+    return _mm256_set_m128(_mm_broadcast_ss(d16 + 2 * u + 1), _mm_broadcast_ss(d16 + 2 * u));
+  }
+  // Lane i: Σ codes[4i + j] * x[4i + j], j < 4, exact for codes <= 127 (vpmaddubsw's int16
+  // pair sums stay below 2 * 127 * 127 < 32767).
+  static V dot_codes(const uint8_t* codes, const int8_t* x) {
+    const __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes));
+    const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x));
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(c, xv), _mm256_set1_epi16(1)));
+  }
+  // The same for any u8 codes: (code - 128) . x by |w| * sign(x, w) (pair sums <= 2 * 128 *
+  // 127), plus 128 * Σ x.
+  static V dot_codes_wide(const uint8_t* codes, const int8_t* x) {
+    const __m256i w = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes)),
+                                       _mm256_set1_epi8(char(0x80)));
+    const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x));
+    const __m256i one16 = _mm256_set1_epi16(1);
+    const __m256i p = _mm256_madd_epi16(
+        _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(xv, w)), one16);
+    const __m256i sx = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), xv), one16);
+    return _mm256_cvtepi32_ps(_mm256_add_epi32(p, _mm256_slli_epi32(sx, 7)));
+  }
 };
 
 }  // namespace

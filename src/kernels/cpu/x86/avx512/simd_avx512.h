@@ -210,6 +210,23 @@ struct Simd {
     const __m512 sc = _mm512_permutexvar_ps(pick, _mm512_castps128_ps512(_mm_mul_ps(g.dw, dxv)));
     return _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), sc, acc);
   }
+
+  // ---- block-decoded weights (../matmul_blocks_impl.h) ----
+  static void prefetch(const uint8_t* p, size_t bytes) {
+    for (size_t o = 0; o < bytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(p) + o, _MM_HINT_T0);
+  }
+  // Unit v (64 weights) of a group: lane i covers weights 64v + 4i.. and takes scale 4v + i/4.
+  static V lane_scales(const float* d16, int v) {
+    const __m512i idx = _mm512_add_epi32(_mm512_set1_epi32(4 * v),
+                                         _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3));
+    return _mm512_permutexvar_ps(idx, _mm512_loadu_ps(d16));
+  }
+  // Lane i: Σ codes[4i + j] * x[4i + j], j < 4 (64 unsigned codes, 64 signed activations), exact.
+  static V dot_codes(const uint8_t* codes, const int8_t* x) {
+    return _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_loadu_si512(codes),
+                                                  _mm512_loadu_si512(x)));
+  }
+  static V dot_codes_wide(const uint8_t* codes, const int8_t* x) { return dot_codes(codes, x); }  // any u8
 };
 
 }  // namespace

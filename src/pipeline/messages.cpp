@@ -73,6 +73,7 @@ Bytes encode_batch(const BatchMessage& m, DType hidden_type) {
   w.put_vec(m.slots);
   w.put_vec(m.logit_rows);
   w.put_vec(m.samples);
+  w.put_vec(m.targets);
   if (m.hidden_on_device) {
     if (!m.hidden.empty()) fail("a batch with device activations carries host activations too");
     w.put(kHiddenOnDevice);
@@ -119,6 +120,7 @@ Bytes encode_tokens(const TokensMessage& m) {
   w.put(MessageKind::Tokens);
   w.put(m.batch_id);
   w.put_vec(m.tokens);
+  w.put_vec(m.nll);
   return w.take();
 }
 
@@ -139,6 +141,7 @@ BatchMessage decode_batch(std::span<const std::byte> bytes) {
   m.slots = r.get_vec<int32_t>();
   m.logit_rows = r.get_vec<int32_t>();
   m.samples = r.get_vec<SampleSpec>();
+  m.targets = r.get_vec<int32_t>();
   const auto type_code = r.get<uint32_t>();
   const auto hidden_type = DType(type_code);
   if (type_code == kHiddenOnDevice) {
@@ -160,7 +163,10 @@ BatchMessage decode_batch(std::span<const std::byte> bytes) {
   } else {
     fail("malformed batch message: activation type ", uint32_t(hidden_type));
   }
-  if (m.slots.size() != m.positions.size() || m.samples.size() != m.logit_rows.size())
+  // Every logit row is either sampled or scored, never both.
+  const bool sampled = m.samples.size() == m.logit_rows.size() && m.targets.empty();
+  const bool scored = m.targets.size() == m.logit_rows.size() && m.samples.empty();
+  if (m.slots.size() != m.positions.size() || !(sampled || scored))
     fail("malformed batch message: inconsistent sizes");
   return m;
 }
@@ -171,6 +177,7 @@ TokensMessage decode_tokens(std::span<const std::byte> bytes) {
   TokensMessage m;
   m.batch_id = r.get<uint64_t>();
   m.tokens = r.get_vec<int32_t>();
+  m.nll = r.get_vec<double>();
   return m;
 }
 

@@ -1,6 +1,7 @@
 // What travels between stages, encoded as flat byte messages.
-//   Activations channel (stage s -> s+1): a batch (layout, sampling specs, hidden states) or
-//   a shutdown. Tokens channel (last stage -> stage 0): the sampled token of each logit row.
+//   Activations channel (stage s -> s+1): a batch (layout, sampling specs or scoring targets,
+//   hidden states) or a shutdown. Tokens channel (last stage -> stage 0): the sampled token of
+//   each logit row, or (a scoring batch) each row's negative log-likelihood of its target.
 #pragma once
 
 #include <cstdint>
@@ -31,15 +32,19 @@ struct BatchMessage {
   uint64_t batch_id = 0;
   std::vector<int32_t> positions, slots;  // [n_tokens]
   std::vector<int32_t> logit_rows;        // batch rows whose logits are sampled
-  std::vector<SampleSpec> samples;        // [logit_rows]
+  std::vector<SampleSpec> samples;        // [logit_rows]; empty in a scoring batch
   std::vector<float> hidden;              // [n_tokens * n_embd]
   // The hidden states travel over the hop's device link (NCCL) instead: `hidden` stays empty.
   bool hidden_on_device = false;
+  // A scoring batch (perplexity): per logit row, the token it is scored against; the last stage
+  // returns -log P(target) per row instead of sampling. Empty: the rows are sampled.
+  std::vector<int32_t> targets;
 };
 
 struct TokensMessage {
   uint64_t batch_id = 0;
-  std::vector<int32_t> tokens;  // one per logit row, in order
+  std::vector<int32_t> tokens;  // one per logit row, in order (sampling batches)
+  std::vector<double> nll;      // one per logit row, in order (scoring batches)
 };
 
 enum class MessageKind : uint32_t { Batch = 1, Shutdown = 2, Tokens = 3 };

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/nvtx_range.h"
+#include "runtime/perplexity.h"
 
 namespace llmpipe {
 
@@ -53,7 +54,7 @@ std::optional<TokensMessage> StageRuntime::process(BatchMessage& msg,
 
   std::optional<TokensMessage> result;
   if (stage_.spec().is_last) {
-    result = sample(msg, out);
+    result = msg.targets.empty() ? sample(msg, out) : score(msg, out);
   } else if (links_.next) {
     // Wait for the pass here, so that compute time is the GPU's; the send is queued below.
     stage_.output_backend().synchronize();
@@ -100,7 +101,7 @@ TokensMessage StageRuntime::sample(const BatchMessage& msg, TensorView logits) {
     logits_host_.resize(size_t(logits.rows) * vocab);
     stage_.output_backend().to_host(logits_host_, logits);
   }
-  TokensMessage result{msg.batch_id, {}};
+  TokensMessage result{msg.batch_id, {}, {}};
   for (size_t r = 0; r < msg.samples.size(); ++r) {
     const SampleSpec& s = msg.samples[r];
     if (s.slot < 0 || size_t(s.slot) >= samplers_.size())
@@ -112,6 +113,22 @@ TokensMessage StageRuntime::sample(const BatchMessage& msg, TensorView logits) {
     else
       result.tokens.push_back(sampler->sample(std::span(logits_host_).subspan(r * vocab, vocab)));
   }
+  return result;
+}
+
+TokensMessage StageRuntime::score(const BatchMessage& msg, TensorView logits) {
+  const size_t vocab = size_t(logits.cols);
+  LLMPIPE_CHECK(size_t(logits.rows) == msg.targets.size(), logits.rows, " logit rows for ",
+                msg.targets.size(), " targets");
+  logits_host_.resize(size_t(logits.rows) * vocab);
+  if (logits.rows > 0) stage_.output_backend().to_host(logits_host_, logits);
+  TokensMessage result{msg.batch_id, {}, {}};
+  result.nll.reserve(msg.targets.size());
+  // The same expression as NllAccumulator::add_rows, so that the sums are bit for bit the
+  // single-process run's.
+  for (size_t r = 0; r < msg.targets.size(); ++r)
+    result.nll.push_back(
+        -token_log_prob(std::span(logits_host_).subspan(r * vocab, vocab), msg.targets[r]));
   return result;
 }
 

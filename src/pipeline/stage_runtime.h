@@ -1,7 +1,8 @@
 // One rank's part of the pipeline: runs a batch through its stage and hands the result on.
 // Communication is an explicit step here (receive, compute, send), never hidden in kernels.
 // Not-last stages send hidden states to the next rank; the last stage samples one token per
-// logit row and returns them to rank 0 (or to its caller when it is rank 0 itself, P = 1).
+// logit row (or, in a scoring batch, computes each row's -log P(target): perplexity) and returns
+// them to rank 0 (or to its caller when it is rank 0 itself, P = 1).
 #pragma once
 
 #include <cstdint>
@@ -35,8 +36,8 @@ class StageRuntime {
                TraceRecorder& trace, StageLinks links = {});
 
   // Runs `msg` through the stage (first stage: embeds `tokens`; others: msg.hidden).
-  // Returns the sampled tokens when this is the last stage and rank 0 (P = 1); otherwise sends
-  // the result on and returns nullopt.
+  // Returns the sampled tokens (scoring batches: the rows' NLLs) when this is the last stage and
+  // rank 0 (P = 1); otherwise sends the result on and returns nullopt.
   std::optional<TokensMessage> process(BatchMessage& msg, std::span<const int32_t> tokens);
 
   // Ranks > 0: receive and process batches until shutdown, which is passed on down the pipeline.
@@ -52,6 +53,7 @@ class StageRuntime {
 
  private:
   TokensMessage sample(const BatchMessage& msg, TensorView logits);
+  TokensMessage score(const BatchMessage& msg, TensorView logits);  // msg.targets given
   void load_input(BatchMessage& msg, int64_t n);  // not-first stages: the batch's activations
 
   Transport& transport_;

@@ -31,6 +31,15 @@ std::vector<int32_t> chunk_tokens(std::span<const int32_t> tokens, const Perplex
   return out;
 }
 
+std::vector<int32_t> scored_rows(const PerplexityPlan& plan, int64_t row0, int64_t n) {
+  LLMPIPE_CHECK(row0 >= 0 && n >= 0 && row0 + n <= plan.n_ctx, "piece [", row0, ", ", row0 + n,
+                ") of a chunk of ", plan.n_ctx);
+  std::vector<int32_t> rows;
+  for (int64_t i = std::max(plan.first, row0); i < row0 + n && i + 1 < plan.n_ctx; ++i)
+    rows.push_back(int32_t(i - row0));
+  return rows;
+}
+
 double token_log_prob(std::span<const float> logits, int32_t target) {
   LLMPIPE_CHECK(target >= 0 && size_t(target) < logits.size(), "token ", target,
                 " outside the vocabulary of ", logits.size());

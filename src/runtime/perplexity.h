@@ -26,6 +26,10 @@ PerplexityPlan plan_perplexity(int64_t n_tokens, int64_t n_ctx, int64_t max_chun
 std::vector<int32_t> chunk_tokens(std::span<const int32_t> tokens, const PerplexityPlan& plan,
                                   int64_t c, std::optional<int32_t> bos);
 
+// The rows of the piece [row0, row0 + n) of a chunk that are scored, as rows 0..n-1 of the piece:
+// chunk rows in [first, n_ctx - 1) (chunk row i predicts chunk[i + 1]), ascending.
+std::vector<int32_t> scored_rows(const PerplexityPlan& plan, int64_t row0, int64_t n);
+
 // log P(target) under softmax(logits), in double precision.
 double token_log_prob(std::span<const float> logits, int32_t target);
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `llmpipe perplexity` on the bundled model: llama-perplexity's output (running estimates and a
 # finite final PPL > 1 with its error), the running estimate of the last chunk equal to the final
-# PPL, and clear errors (non-zero exit) for a too-short text, -c beyond the model's context and a
-# launch under mpirun.
+# PPL, and clear errors (non-zero exit) for a too-short text and -c beyond the model's context.
+# Under mpirun: test_perplexity_pipeline.sh.
 source "$(dirname "$0")/lib.sh"
 
 run() { timeout --kill-after=5 120 "$LLMPIPE_BIN" "$@"; }
@@ -57,13 +57,6 @@ fi
 grep -q "exceeds the model's context length" "$WORK/ctx.err" ||
   { cat "$WORK/ctx.err"; fail "-c too large: unclear error"; }
 pass "-c beyond the model's context is a clear error"
-
-if mpirun_llmpipe 2 120 perplexity -m "$MODEL" -f "$text" -c 64 -t 1 > /dev/null 2> "$WORK/mpi.err"; then
-  fail "perplexity under mpirun -n 2 succeeded"
-fi
-grep -q "perplexity runs in one process for now" "$WORK/mpi.err" ||
-  { cat "$WORK/mpi.err"; fail "mpirun: unclear error"; }
-pass "perplexity under mpirun is a clear error"
 
 run perplexity --help | grep -q -- "--chunks" || fail "--help does not document --chunks"
 pass "--help"

@@ -37,8 +37,9 @@ struct BatchMessage {
   // The hidden states travel over the hop's device link (NCCL) instead: `hidden` stays empty.
   bool hidden_on_device = false;
   // A scoring batch (perplexity): per logit row, the token it is scored against; the last stage
-  // returns -log P(target) per row instead of sampling. Empty: the rows are sampled.
-  std::vector<int32_t> targets;
+  // returns -log P(target) per row instead of sampling. Empty: the rows are sampled. (Last, and
+  // initialized, so that initializers written before it stay complete.)
+  std::vector<int32_t> targets = {};
 };
 
 struct TokensMessage {

@@ -1,11 +1,11 @@
 // Kernel microbenchmark (not a test): matmul GEMV (decode, 1 row) and GEMM (prefill, 512 rows)
-// with OpenLLaMA-3B shapes per weight dtype, and attention, for every instruction-set level the
+// with OpenLLaMA-3B shapes (LLaMA-2-7B's for the 256-element super-block types) per weight dtype, and attention, for every instruction-set level the
 // CPU supports (scalar = the portable reference kernels), in one run so the numbers compare.
 // Every type is timed in both layouts where the level has packed kernels (AVX-512): "rows" (GGUF
 // row-major, `--weights mmap|copy`) and "packed" (the default `--weights packed`).
 //
 //   build/bench_kernels [--threads N] [--reps R] [--gemm-rows N] [--ref-gemm-rows N]
-//                       [--only matmul|attention|q4_0|q8_0|f16|bf16|f32] [--hot 1]
+//                       [--only matmul|attention|<dtype, e.g. q4_k>] [--hot 1]
 //
 // GEMV: weights rotate over copies totalling >= 1 GiB so that each call streams its weights from
 // DRAM (the decode situation), reported as GB/s of weights and as tok/s-equivalent: that rate
@@ -31,9 +31,19 @@ using cpu::CpuIsa;
 
 namespace {
 
-constexpr int64_t kHidden = 3200, kFfn = 8640, kVocab = 32000, kLayers = 26;
-constexpr double kModelParams =
-    double(kLayers) * (4.0 * kHidden * kHidden + 3.0 * kHidden * kFfn) + double(kVocab) * kHidden;
+// The shapes timed: OpenLLaMA-3B's, or LLaMA-2-7B's for the types with 256-element super-blocks
+// (3200-wide rows are not whole super-blocks).
+struct ModelShape {
+  const char* name;
+  int64_t hidden, ffn, vocab, layers;
+  double params() const {
+    return double(layers) * (4.0 * double(hidden * hidden) + 3.0 * double(hidden * ffn)) +
+           double(vocab * hidden);
+  }
+};
+constexpr ModelShape k3B{"OpenLLaMA-3B", 3200, 8640, 32000, 26};
+constexpr ModelShape k7B{"LLaMA-2-7B", 4096, 11008, 32000, 32};
+const ModelShape& shape_for(DType t) { return dtype_block_size(t) == 256 ? k7B : k3B; }
 
 // The machine is shared (other builds compete for its 2 cores), so wall time measures the
 // neighbours as much as the kernels. Times here are process CPU time divided by the thread
@@ -47,7 +57,7 @@ double now() {
 }
 
 double bytes_per_param(DType t) {
-  return double(dtype_row_bytes(t, 32)) / 32.0;
+  return double(dtype_row_bytes(t, 256)) / 256.0;
 }
 
 std::vector<float> random_floats(size_t n, uint32_t seed) {
@@ -144,7 +154,7 @@ void time_matmul(const Args& args, CpuBackend& be, const WeightPool& weights, co
   const double gbs = double(weights.bytes) / t / 1e9;
   std::printf("  %-6s %-22s %-7s %-6s gemv  %8.3f ms  %7.2f GB/s  %7.2f tok/s-eq\n", type.c_str(),
               what, isa.c_str(), weights.layout, t * 1e3, gbs,
-              gbs * 1e9 / (kModelParams * bytes_per_param(w0.dtype)));
+              gbs * 1e9 / (shape_for(w0.dtype).params() * bytes_per_param(w0.dtype)));
   std::fflush(stdout);
   if (!gemm) return;
   const int64_t n = scalar ? args.ref_gemm_rows : args.gemm_rows;
@@ -172,9 +182,11 @@ void bench_matmul(const Args& args, DType type, const std::vector<CpuIsa>& level
     int64_t m, k;
     const char* what;
   };
-  for (Shape s : {Shape{kFfn, kHidden, "ffn up/gate 8640x3200"},
-                  Shape{kHidden, kFfn, "ffn down 3200x8640"}}) {
-    const bool gemm = s.m == kFfn;  // GEMM on one shape only: it's compute-bound either way
+  const ModelShape& ms = shape_for(type);
+  const std::string up = "ffn up/gate " + std::to_string(ms.ffn) + "x" + std::to_string(ms.hidden);
+  const std::string down = "ffn down " + std::to_string(ms.hidden) + "x" + std::to_string(ms.ffn);
+  for (Shape s : {Shape{ms.ffn, ms.hidden, up.c_str()}, Shape{ms.hidden, ms.ffn, down.c_str()}}) {
+    const bool gemm = s.m == ms.ffn;  // GEMM on one shape only: it's compute-bound either way
     const auto w0 = make_weight(type, s.m, s.k);
     int copies = 0;
     const auto rows = replicate(args, w0.data(), w0.size(), copies);
@@ -273,9 +285,11 @@ int main(int argc, char** argv) {
     std::printf("memory bandwidth (memcpy 512 MiB, read + write, %d threads): %.2f GB/s\n",
                 args.threads, copy_bandwidth(be));
   }
-  std::printf("tok/s-eq = GEMV GB/s / weight bytes of OpenLLaMA-3B (%.2fG params) in that dtype\n",
-              kModelParams / 1e9);
-  for (DType t : {DType::Q4_0, DType::Q8_0, DType::F16, DType::BF16, DType::F32})
+  std::printf("tok/s-eq = GEMV GB/s / weight bytes of the shape's model in that dtype (%s %.2fG, "
+              "%s %.2fG params)\n", k3B.name, k3B.params() / 1e9, k7B.name, k7B.params() / 1e9);
+  for (DType t : {DType::Q4_0, DType::Q8_0, DType::F16, DType::BF16, DType::F32, DType::Q4_1,
+                  DType::Q5_0, DType::Q5_1, DType::IQ4_NL, DType::Q2_K, DType::Q3_K, DType::Q4_K,
+                  DType::Q5_K, DType::Q6_K, DType::IQ4_XS})
     if (args.only.empty() || args.only == "matmul" || args.only == dtype_name(t))
       bench_matmul(args, t, levels);
   if (args.only.empty() || args.only == "attention") bench_attention(args, levels);

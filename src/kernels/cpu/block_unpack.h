@@ -31,7 +31,7 @@
 #include "core/half.h"
 #include "core/quant_blocks.h"
 
-#if defined(__SSSE3__)
+#if defined(__SSSE3__) || defined(__F16C__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
 
@@ -48,8 +48,32 @@ struct UnpackedGroup {
   alignas(64) float m[kGroupSubs];
 };
 
+// Inlined into the kernels' loops: a call per group would spill their accumulators.
+#define LLMPIPE_UNPACK_INLINE [[gnu::always_inline]] inline
+
+LLMPIPE_UNPACK_INLINE float half(uint16_t h) {
+#if defined(__F16C__)
+  return _cvtsh_ss(h);  // exact, like f16_to_f32
+#else
+  return f16_to_f32(h);
+#endif
+}
+
+// out[2j] = out[2j + 1] = scale * sign * b[j], j < 8: one value per 32 weights, as d16 / m16.
+LLMPIPE_UNPACK_INLINE void fill_pairs(const uint8_t b[8], float scale, float* out) {
+#if defined(__AVX2__)
+  const __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(
+                                     reinterpret_cast<const __m128i*>(b)))),
+                                 _mm256_set1_ps(scale));
+  _mm256_storeu_ps(out, _mm256_permutevar8x32_ps(f, _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3)));
+  _mm256_storeu_ps(out + 8, _mm256_permutevar8x32_ps(f, _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7)));
+#else
+  for (int j = 0; j < 8; ++j) out[2 * j] = out[2 * j + 1] = scale * float(b[j]);
+#endif
+}
+
 // codes[j] = table[nibble j] for 16 nibbles given as bytes (values 0..15).
-inline void lookup16(const uint8_t table[16], const uint8_t* nibbles, uint8_t* codes) {
+LLMPIPE_UNPACK_INLINE void lookup16(const uint8_t table[16], const uint8_t* nibbles, uint8_t* codes) {
 #if defined(__SSSE3__)
   const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(table));
   const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(nibbles));
@@ -68,14 +92,14 @@ struct IQ4Codes {  // kIQ4Values + 128, as unsigned codes
 inline constexpr IQ4Codes kIQ4Codes{};
 
 // The 32 codes of one 16-byte nibble array: low nibbles first, then high nibbles.
-inline void nibbles32(const uint8_t* qs, uint8_t* codes) {
+LLMPIPE_UNPACK_INLINE void nibbles32(const uint8_t* qs, uint8_t* codes) {
   for (int j = 0; j < 16; ++j) {
     codes[j] = qs[j] & 0x0f;
     codes[j + 16] = qs[j] >> 4;
   }
 }
 
-inline void iq4_codes32(const uint8_t* qs, uint8_t* codes) {
+LLMPIPE_UNPACK_INLINE void iq4_codes32(const uint8_t* qs, uint8_t* codes) {
   alignas(16) uint8_t q[32];
   nibbles32(qs, q);
   lookup16(kIQ4Codes.v, q, codes);
@@ -83,14 +107,14 @@ inline void iq4_codes32(const uint8_t* qs, uint8_t* codes) {
 }
 
 // Q5_0 / Q5_1: four bits from qs, the fifth from bit j of the little-endian u32 qh.
-inline void codes5_32(const uint8_t* qs, const uint8_t* qh, uint8_t* codes) {
+LLMPIPE_UNPACK_INLINE void codes5_32(const uint8_t* qs, const uint8_t* qh, uint8_t* codes) {
   nibbles32(qs, codes);
   uint32_t h;
   std::memcpy(&h, qh, 4);
   for (int j = 0; j < 32; ++j) codes[j] |= uint8_t(((h >> j) & 1) << 4);
 }
 
-inline void fill2(float* p, float v) { p[0] = p[1] = v; }  // one scale for 32 weights
+LLMPIPE_UNPACK_INLINE void fill2(float* p, float v) { p[0] = p[1] = v; }  // one scale for 32 weights
 
 // One block: its codes at `codes`, its d and m at `d` / `m` (kElems / 16 entries each).
 template <typename Block>
@@ -99,19 +123,19 @@ struct Unpack;
 template <>
 struct Unpack<BlockQ4_1> {
   static constexpr int kElems = 32, kMaxCode = 15;
-  static void block(const BlockQ4_1& b, uint8_t* codes, float* d, float* m) {
+  LLMPIPE_UNPACK_INLINE static void block(const BlockQ4_1& b, uint8_t* codes, float* d, float* m) {
     nibbles32(b.qs, codes);
-    fill2(d, f16_to_f32(b.d));
-    fill2(m, f16_to_f32(b.m));
+    fill2(d, half(b.d));
+    fill2(m, half(b.m));
   }
 };
 
 template <>
 struct Unpack<BlockQ5_0> {
   static constexpr int kElems = 32, kMaxCode = 31;
-  static void block(const BlockQ5_0& b, uint8_t* codes, float* d, float* m) {
+  LLMPIPE_UNPACK_INLINE static void block(const BlockQ5_0& b, uint8_t* codes, float* d, float* m) {
     codes5_32(b.qs, b.qh, codes);
-    const float dd = f16_to_f32(b.d);
+    const float dd = half(b.d);
     fill2(d, dd);
     fill2(m, -16.0f * dd);
   }
@@ -120,19 +144,19 @@ struct Unpack<BlockQ5_0> {
 template <>
 struct Unpack<BlockQ5_1> {
   static constexpr int kElems = 32, kMaxCode = 31;
-  static void block(const BlockQ5_1& b, uint8_t* codes, float* d, float* m) {
+  LLMPIPE_UNPACK_INLINE static void block(const BlockQ5_1& b, uint8_t* codes, float* d, float* m) {
     codes5_32(b.qs, b.qh, codes);
-    fill2(d, f16_to_f32(b.d));
-    fill2(m, f16_to_f32(b.m));
+    fill2(d, half(b.d));
+    fill2(m, half(b.m));
   }
 };
 
 template <>
 struct Unpack<BlockIQ4_NL> {
   static constexpr int kElems = 32, kMaxCode = 241;
-  static void block(const BlockIQ4_NL& b, uint8_t* codes, float* d, float* m) {
+  LLMPIPE_UNPACK_INLINE static void block(const BlockIQ4_NL& b, uint8_t* codes, float* d, float* m) {
     iq4_codes32(b.qs, codes);
-    const float dd = f16_to_f32(b.d);
+    const float dd = half(b.d);
     fill2(d, dd);
     fill2(m, -128.0f * dd);
   }
@@ -140,7 +164,7 @@ struct Unpack<BlockIQ4_NL> {
 
 // K-quants' 2-bit fields: two halves of 128 weights, each 32 bytes holding four 32-weight
 // groups at shifts 0, 2, 4, 6.
-inline void two_bit_codes(const uint8_t* qs, uint8_t* codes) {
+LLMPIPE_UNPACK_INLINE void two_bit_codes(const uint8_t* qs, uint8_t* codes) {
   for (int h = 0; h < 2; ++h)
     for (int j = 0; j < 4; ++j)
       for (int l = 0; l < 32; ++l) codes[128 * h + 32 * j + l] = (qs[32 * h + l] >> (2 * j)) & 3;
@@ -149,9 +173,9 @@ inline void two_bit_codes(const uint8_t* qs, uint8_t* codes) {
 template <>
 struct Unpack<BlockQ2_K> {
   static constexpr int kElems = 256, kMaxCode = 3;
-  static void block(const BlockQ2_K& b, uint8_t* codes, float* d, float* m) {
+  LLMPIPE_UNPACK_INLINE static void block(const BlockQ2_K& b, uint8_t* codes, float* d, float* m) {
     two_bit_codes(b.qs, codes);
-    const float dd = f16_to_f32(b.d), dmin = f16_to_f32(b.dmin);
+    const float dd = half(b.d), dmin = half(b.dmin);
     for (int s = 0; s < 16; ++s) {
       d[s] = dd * float(b.scales[s] & 0x0f);
       m[s] = -dmin * float(b.scales[s] >> 4);
@@ -162,13 +186,13 @@ struct Unpack<BlockQ2_K> {
 template <>
 struct Unpack<BlockQ3_K> {
   static constexpr int kElems = 256, kMaxCode = 7;
-  static void block(const BlockQ3_K& b, uint8_t* codes, float* d, float* m) {
+  LLMPIPE_UNPACK_INLINE static void block(const BlockQ3_K& b, uint8_t* codes, float* d, float* m) {
     two_bit_codes(b.qs, codes);
     for (int h = 0; h < 2; ++h)
       for (int j = 0; j < 4; ++j)
         for (int l = 0; l < 32; ++l)
           codes[128 * h + 32 * j + l] |= uint8_t(((b.hmask[l] >> (4 * h + j)) & 1) << 2);
-    const float dd = f16_to_f32(b.d);
+    const float dd = half(b.d);
     // Sixteen 6-bit scales: low four bits in bytes 0..7, high two bits in bytes 8..11.
     for (int s = 0; s < 16; ++s) {
       const int low = s < 8 ? (b.scales[s] & 0x0f) : (b.scales[s - 8] >> 4);
@@ -183,7 +207,7 @@ struct Unpack<BlockQ3_K> {
 // mins 0-3 are the low six bits of bytes 0-3 and 4-7; scales and mins 4-7 take their low four
 // bits from bytes 8-11 (low and high nibbles) and their top two from the top of bytes 0-3 / 4-7.
 // Four at a time in 32-bit words.
-inline void k4_scales(const uint8_t* sc, float dd, float dmin, float* d, float* m) {
+LLMPIPE_UNPACK_INLINE void k4_scales(const uint8_t* sc, float dd, float dmin, float* d, float* m) {
   uint32_t w[3];
   std::memcpy(w, sc, sizeof w);
   const uint32_t six = 0x3f3f3f3fu, four = 0x0f0f0f0fu, two = 0x03030303u;
@@ -191,14 +215,12 @@ inline void k4_scales(const uint8_t* sc, float dd, float dmin, float* d, float* 
                          w[1] & six, ((w[2] >> 4) & four) | ((w[1] >> 6) & two) << 4};  // mins
   uint8_t b[16];
   std::memcpy(b, v, sizeof b);
-  for (int j = 0; j < 8; ++j) {
-    fill2(d + 2 * j, dd * float(b[j]));
-    fill2(m + 2 * j, -dmin * float(b[8 + j]));
-  }
+  fill_pairs(b, dd, d);
+  fill_pairs(b + 8, -dmin, m);
 }
 
 // Q4_K / Q5_K low four bits: 32-byte chunks, each two 32-weight groups (low nibbles, then high).
-inline void k4_codes(const uint8_t* qs, uint8_t* codes) {
+LLMPIPE_UNPACK_INLINE void k4_codes(const uint8_t* qs, uint8_t* codes) {
   for (int c = 0; c < 4; ++c)
     for (int l = 0; l < 32; ++l) {
       codes[64 * c + l] = qs[32 * c + l] & 0x0f;
@@ -209,27 +231,27 @@ inline void k4_codes(const uint8_t* qs, uint8_t* codes) {
 template <>
 struct Unpack<BlockQ4_K> {
   static constexpr int kElems = 256, kMaxCode = 15;
-  static void block(const BlockQ4_K& b, uint8_t* codes, float* d, float* m) {
+  LLMPIPE_UNPACK_INLINE static void block(const BlockQ4_K& b, uint8_t* codes, float* d, float* m) {
     k4_codes(b.qs, codes);
-    k4_scales(b.scales, f16_to_f32(b.d), f16_to_f32(b.dmin), d, m);
+    k4_scales(b.scales, half(b.d), half(b.dmin), d, m);
   }
 };
 
 template <>
 struct Unpack<BlockQ5_K> {
   static constexpr int kElems = 256, kMaxCode = 31;
-  static void block(const BlockQ5_K& b, uint8_t* codes, float* d, float* m) {
+  LLMPIPE_UNPACK_INLINE static void block(const BlockQ5_K& b, uint8_t* codes, float* d, float* m) {
     k4_codes(b.qs, codes);
     for (int g = 0; g < 8; ++g)  // bit g of qh[l]: fifth bit of weight 32 g + l
       for (int l = 0; l < 32; ++l) codes[32 * g + l] |= uint8_t(((b.qh[l] >> g) & 1) << 4);
-    k4_scales(b.scales, f16_to_f32(b.d), f16_to_f32(b.dmin), d, m);
+    k4_scales(b.scales, half(b.d), half(b.dmin), d, m);
   }
 };
 
 template <>
 struct Unpack<BlockQ6_K> {
   static constexpr int kElems = 256, kMaxCode = 63;
-  static void block(const BlockQ6_K& b, uint8_t* codes, float* d, float* m) {
+  LLMPIPE_UNPACK_INLINE static void block(const BlockQ6_K& b, uint8_t* codes, float* d, float* m) {
     for (int h = 0; h < 2; ++h) {
       const uint8_t* ql = b.ql + 64 * h;
       const uint8_t* qh = b.qh + 32 * h;
@@ -241,7 +263,7 @@ struct Unpack<BlockQ6_K> {
         c[l + 96] = uint8_t((ql[l + 32] >> 4) | (qh[l] >> 6) << 4);
       }
     }
-    const float dd = f16_to_f32(b.d);
+    const float dd = half(b.d);
     for (int s = 0; s < 16; ++s) {
       d[s] = dd * float(b.scales[s]);
       m[s] = -32.0f * d[s];
@@ -252,14 +274,19 @@ struct Unpack<BlockQ6_K> {
 template <>
 struct Unpack<BlockIQ4_XS> {
   static constexpr int kElems = 256, kMaxCode = 241;
-  static void block(const BlockIQ4_XS& b, uint8_t* codes, float* d, float* m) {
-    const float dd = f16_to_f32(b.d);
+  LLMPIPE_UNPACK_INLINE static void block(const BlockIQ4_XS& b, uint8_t* codes, float* d, float* m) {
+    const float dd = half(b.d);
+    uint8_t sc[8];  // the 6-bit scales, offset by 32
     for (int j = 0; j < 8; ++j) {
       iq4_codes32(b.qs + 16 * j, codes + 32 * j);
       const int low = (b.scales_l[j / 2] >> (4 * (j % 2))) & 0x0f;
       const int high = (b.scales_h >> (2 * j)) & 3;
-      fill2(d + 2 * j, dd * float((low | high << 4) - 32));
-      fill2(m + 2 * j, -128.0f * d[2 * j]);
+      sc[j] = uint8_t(low | high << 4);
+    }
+    fill_pairs(sc, dd, d);
+    for (int s = 0; s < 16; ++s) {  // d (sc - 32) = d sc - 32 d, exact in float (d is f16)
+      d[s] -= 32.0f * dd;
+      m[s] = -128.0f * d[s];
     }
   }
 };
@@ -270,7 +297,7 @@ inline constexpr int kBlocksPerGroup = kGroup / Unpack<Block>::kElems;
 // Group `g` of a row of `nb` blocks (GGUF layout, at `row`) into `out`. Blocks have alignment 2
 // and every block size is even, so the blocks of a GGUF tensor (32-byte aligned) are aligned.
 template <typename Block>
-inline void unpack_group(const uint8_t* row, int64_t nb, int64_t g, UnpackedGroup& out) {
+LLMPIPE_UNPACK_INLINE void unpack_group(const uint8_t* row, int64_t nb, int64_t g, UnpackedGroup& out) {
   using U = Unpack<Block>;
   constexpr int kPer = kBlocksPerGroup<Block>;
   const auto* blocks = reinterpret_cast<const Block*>(row) + g * kPer;

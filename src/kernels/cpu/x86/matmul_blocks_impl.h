@@ -10,7 +10,7 @@
 // AVX-512 VNNI, vpmaddubsw + vpmaddwd on AVX2); the activation side's dx per 4-weight lane and
 // dx * Σ q per 16 are precomputed by quantize_row_q8_blocks, so a group costs, per activation
 // row, one int8 dot, one multiply and one fma per vector. Each unpacked group serves
-// Simd::kQuantRows activation rows (prefill); a row's operations are the same whatever the tile,
+// Simd::kBlockRows activation rows (prefill); a row's operations are the same whatever the tile,
 // so its result does not depend on the batch.
 //
 // Numerics: against the F32-activation product of the decoded weights, the difference is the
@@ -44,8 +44,8 @@ void block_tile(const uint8_t* row, int64_t nb, const MatmulArgs& a, int64_t t, 
   const int64_t n_groups = (nb + kBlocksPerGroup<Block> - 1) / kBlocksPerGroup<Block>;
   constexpr size_t kGroupBytes = sizeof(Block) * kBlocksPerGroup<Block>;
   const int64_t kp = a.ldq;
-  typename S::V acc[R], accm[R];
-  for (int r = 0; r < R; ++r) acc[r] = accm[r] = S::zero();
+  typename S::V acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = S::zero();
   UnpackedGroup u;
   for (int64_t g = 0; g < n_groups; ++g) {
     if (g + kPrefetchGroups<Block> < n_groups)
@@ -63,11 +63,13 @@ void block_tile(const uint8_t* row, int64_t nb, const MatmulArgs& a, int64_t t, 
         acc[r] = S::fma(p, dl, acc[r]);
       }
     }
-    for (int h = 0; h < kGroupSubs; h += S::kW)
+    for (int h = 0; h < kGroupSubs; h += S::kW) {
+      const typename S::V m = S::load_written(u.m + h);
       for (int r = 0; r < R; ++r)
-        accm[r] = S::fma(S::load(u.m + h), S::load(a.xs + (t + r) * (kp / 16) + g * kGroupSubs + h), accm[r]);
+        acc[r] = S::fma(m, S::load(a.xs + (t + r) * (kp / 16) + g * kGroupSubs + h), acc[r]);
+    }
   }
-  for (int r = 0; r < R; ++r) y[r * a.ldy] = S::reduce_add(S::add(acc[r], accm[r]));
+  for (int r = 0; r < R; ++r) y[r * a.ldy] = S::reduce_add(acc[r]);
 }
 
 template <typename S, typename Block, int R>
@@ -80,7 +82,7 @@ void block_tail_tile(int rem, const uint8_t* row, int64_t nb, const MatmulArgs& 
 
 template <typename S, typename Block>
 void matmul_blocks(const MatmulArgs& a, int64_t m0, int64_t m1) {
-  constexpr int kRowTile = S::kQuantRows;
+  constexpr int kRowTile = S::kBlockRows;
   const int64_t nb = a.k / Unpack<Block>::kElems;
   // Activation rows per pass: their codes (~512 KiB) stay in L2 while this thread's weight
   // rows stream past once.

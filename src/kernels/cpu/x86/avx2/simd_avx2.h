@@ -69,6 +69,8 @@ struct Simd {
   // Register tiles, activation rows x weight rows: 8 float accumulators (16 ymm in all), and
   // the int8 matmuls' rows per unpacked weight block.
   static constexpr int kFloatRows = 4, kFloatCols = 2;
+  // Block-decoded weights (../matmul_blocks_impl.h): activation rows per unpacked group, one accumulator each: 8 of the 16 ymm.
+  static constexpr int kBlockRows = 8;
   static constexpr int kQuantRows = 4;
 
   static V zero() { return _mm256_setzero_ps(); }
@@ -184,6 +186,7 @@ struct Simd {
   static void prefetch(const uint8_t* p, size_t bytes) {
     for (size_t o = 0; o < bytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(p) + o, _MM_HINT_T0);
   }
+  static V load_written(const float* p) { return _mm256_loadu_ps(p); }  // see simd_avx512.h
   // Unit u (32 weights) of a group: lanes 0-3 take scale 2u, lanes 4-7 scale 2u + 1.
   static V lane_scales(const float* d16, int u) {
     return _mm256_set_m128(_mm_broadcast_ss(d16 + 2 * u + 1), _mm_broadcast_ss(d16 + 2 * u));

@@ -77,6 +77,8 @@ struct Simd {
   // Register tiles, activation rows x weight rows: 16 float accumulators, and the int8
   // matmuls' activation rows per unpacked weight block group.
   static constexpr int kFloatRows = 4, kFloatCols = 4;
+  // Block-decoded weights (../matmul_blocks_impl.h): activation rows per unpacked group, one accumulator each: 16 of the 32 zmm.
+  static constexpr int kBlockRows = 16;
   static constexpr int kQuantRows = 8;
 
   static M mask(int64_t n) { return head_mask16(n); }  // the first n (< 16) lanes
@@ -215,15 +217,26 @@ struct Simd {
   static void prefetch(const uint8_t* p, size_t bytes) {
     for (size_t o = 0; o < bytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(p) + o, _MM_HINT_T0);
   }
+  // The unpacked group was just written with 32-byte stores (block_unpack.h compiles to ymm
+  // code): reading it back 32 bytes at a time lets each load take its data from one store in
+  // flight; a 64-byte load spanning two of them would wait for both to reach the cache.
+  static __m512i load_written(const uint8_t* p) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))),
+                              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32)), 1);
+  }
+  static V load_written(const float* p) {
+    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(_mm256_loadu_ps(p))),
+                                               _mm256_castps_pd(_mm256_loadu_ps(p + 8)), 1));
+  }
   // Unit v (64 weights) of a group: lane i covers weights 64v + 4i.. and takes scale 4v + i/4.
   static V lane_scales(const float* d16, int v) {
     const __m512i idx = _mm512_add_epi32(_mm512_set1_epi32(4 * v),
                                          _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3));
-    return _mm512_permutexvar_ps(idx, _mm512_loadu_ps(d16));
+    return _mm512_permutexvar_ps(idx, load_written(d16));
   }
   // Lane i: Σ codes[4i + j] * x[4i + j], j < 4 (64 unsigned codes, 64 signed activations), exact.
   static V dot_codes(const uint8_t* codes, const int8_t* x) {
-    return _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_loadu_si512(codes),
+    return _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), load_written(codes),
                                                   _mm512_loadu_si512(x)));
   }
   static V dot_codes_wide(const uint8_t* codes, const int8_t* x) { return dot_codes(codes, x); }  // any u8

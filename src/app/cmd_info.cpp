@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "app/commands.h"
+#include "formats/gguf_file_type.h"
 #include "formats/gguf_reader.h"
 #include "model/llama_hparams.h"
 #include "model/model_source.h"
@@ -12,23 +13,12 @@ namespace llmpipe::app {
 
 namespace {
 
+using gguf::human_bytes;
+
 struct InfoOptions {
   std::string model = default_model_path();
   bool metadata = false;
 };
-
-std::string human_bytes(uint64_t b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = double(b);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u ? "%.2f %s" : "%.0f %s", v, units[u]);
-  return buf;
-}
 
 // A Hugging Face directory: hyper-parameters and the tensors as the model sees them (GGUF names).
 void run_info_hf(const InfoOptions& o) {
@@ -48,6 +38,19 @@ void run_info_hf(const InfoOptions& o) {
               static_cast<unsigned long>(total));
 }
 
+// The declared type (general.file_type, llama.cpp's llama_ftype) and the actual mix of types;
+// a declared type that no matrix has is a warning on stderr (the tensors' own types are read).
+void print_file_type(const gguf::Reader& f) {
+  if (const auto id = f.get_int("general.file_type"))
+    std::printf("file type:     %ld (%s)\n", static_cast<long>(*id),
+                std::string(gguf::file_type_name(*id).value_or("not a llama_ftype")).c_str());
+  else
+    std::printf("file type:     not declared (no general.file_type)\n");
+  std::printf("mix:           %s\n", gguf::format_mix(gguf::tensor_mix(f.tensors())).c_str());
+  if (const auto w = gguf::file_type_mismatch(f))
+    std::fprintf(stderr, "warning: %s: %s\n", f.path().c_str(), w->c_str());
+}
+
 void run_info(const InfoOptions& o) {
   if (std::filesystem::is_regular_file(std::filesystem::path(o.model) / "config.json"))
     return run_info_hf(o);
@@ -58,6 +61,7 @@ void run_info(const InfoOptions& o) {
               static_cast<unsigned long>(f.alignment()));
   std::printf("architecture:  %s\n", f.get_string("general.architecture").value_or("?").c_str());
   std::printf("name:          %s\n", f.get_string("general.name").value_or("?").c_str());
+  print_file_type(f);
   const LlamaHParams h = hparams_from_gguf(f);
   std::printf("hyper-parameters:\n%s", h.summary().c_str());
   if (o.metadata) {

@@ -155,6 +155,26 @@ TensorInfo read_tensor_info(HeaderStream& in, const std::string& path) {
   return t;
 }
 
+// Each tensor's data, as long as its type and shape make it, must end before the next tensor's
+// begins: a type or shape that lies about the data (a Q8_0 tensor labelled Q4_K, a row count too
+// large) shows as an overlap, and would otherwise read the neighbour's bytes as weights.
+void check_no_overlap(const std::vector<TensorInfo>& tensors, const std::string& path) {
+  std::vector<const TensorInfo*> by_offset;
+  for (const auto& t : tensors) by_offset.push_back(&t);
+  std::sort(by_offset.begin(), by_offset.end(),
+            [](const TensorInfo* a, const TensorInfo* b) { return a->offset < b->offset; });
+  for (size_t i = 1; i < by_offset.size(); ++i) {
+    const TensorInfo& a = *by_offset[i - 1];
+    const TensorInfo& b = *by_offset[i];
+    if (a.offset + a.bytes > b.offset)
+      fail(path, ": tensor ", a.name, " (", dtype_name(a.dtype), ", ", a.shape_string(), ": ",
+           a.bytes, " bytes) at data [", a.offset, ", ", a.offset + a.bytes,
+           ") overlaps tensor ", b.name, " (", dtype_name(b.dtype), ", ", b.shape_string(),
+           ") at [", b.offset, ", ", b.offset + b.bytes, "); the first tensor's type or shape "
+           "does not match its data (corrupt or mislabelled file)");
+  }
+}
+
 }  // namespace
 
 int64_t TensorInfo::n_elements() const {
@@ -226,6 +246,7 @@ Reader Reader::open(const std::string& path) {
            r.file_size_, " bytes); the file is truncated or corrupt");
     t.offset += r.data_offset_;
   }
+  check_no_overlap(r.tensors_, path);
   return r;
 }
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing (libFuzzer + ASan + UBSan, clang) of the parsers that read untrusted
-# checkpoint bytes: safetensors headers, the unpickler, zip directories. Seeds come from the
-# fixture builder (a real safetensors file, a torch.save-format data.pkl and zip).
+# checkpoint bytes: safetensors headers, the unpickler, zip directories, GGUF files. Seeds come
+# from the fixture builder (a real safetensors file, a torch.save-format data.pkl and zip) and,
+# for GGUF, small files written below: one per tensor type (whole blocks, so the fuzzer starts
+# from files that pass the size checks) and one mixing every type with a general.file_type.
 #
 #   scripts/fuzz.sh            # 60 s per target
 #   FUZZ_SECONDS=600 scripts/fuzz.sh
@@ -43,7 +45,37 @@ PY
   rm -rf "$tmp"
 fi
 
-for target in safetensors pickle zip; do
+if [[ ! -d $corpus/gguf ]]; then
+  mkdir -p "$corpus/gguf"
+  python3 - "$corpus/gguf" <<'PY'
+import struct, sys
+out = sys.argv[1]
+# ggml type id: (elements per block, bytes per block), from ggml's type traits.
+TYPES = {0: (1, 4), 1: (1, 2), 30: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24),
+         8: (32, 34), 10: (256, 84), 11: (256, 110), 12: (256, 144), 13: (256, 176),
+         14: (256, 210), 20: (32, 18), 23: (256, 136)}
+def s(x): return struct.pack("<Q", len(x)) + x.encode()
+def gguf(tensors, file_type=None):
+    kv = b"" if file_type is None else s("general.file_type") + struct.pack("<II", 4, file_type)
+    head = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), 0 if file_type is None else 1) + kv
+    data, infos = b"", b""
+    for name, ggml, dims in tensors:
+        block, nbytes = TYPES[ggml]
+        infos += s(name) + struct.pack("<I", len(dims)) + b"".join(struct.pack("<q", d) for d in dims)
+        infos += struct.pack("<IQ", ggml, len(data))
+        n = dims[0] // block * nbytes
+        for d in dims[1:]: n *= d
+        data += bytes((i * 37) & 0xFF for i in range(n))
+        data += b"\0" * (-len(data) % 32)
+    h = head + infos
+    return h + b"\0" * (-len(h) % 32) + data
+for ggml, (block, _) in TYPES.items():
+    open(f"{out}/type{ggml}", "wb").write(gguf([("w", ggml, [max(block, 32), 2]), ("n", 0, [8])]))
+open(f"{out}/mix", "wb").write(gguf([(f"t{g}", g, [256, 1]) for g in TYPES], file_type=15))
+PY
+fi
+
+for target in safetensors pickle zip gguf; do
   echo "== fuzz_$target: $seconds s =="
   mkdir -p "build-fuzz/findings/$target"
   build-fuzz/fuzz_$target -max_total_time="$seconds" -max_len=65536 -timeout=10 \

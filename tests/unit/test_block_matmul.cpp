@@ -14,6 +14,7 @@
 #include "core/half.h"
 #include "kernels/cpu/block_decode.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "kernels/cpu/packed_weights.h"
 #include "kernels/cpu/quantize.h"
 
 namespace llmpipe {
@@ -52,20 +53,24 @@ std::vector<uint8_t> random_blocks(const BlockType& t, int64_t m, int64_t k, std
 // |w|; plus float accumulation of the kernel's terms d_s * code * x and m_s * x (k of them at
 // most, error <= k u each, doubled for the products' own rounding) — the split weight can
 // cancel, so the bound uses |d_s code| + |m_s|, not |w|.
-double block_kernel_bound(DType type, const uint8_t* wrow, const float* w, const float* x, int64_t k) {
+// Packed Q4_K (packed_weights.h) takes the activations of the packed kernels, whose dx is
+// rounded through F16 like ggml's: |x - c f16(dx)| <= dx / 2 + 127 dx 2^-11.
+double block_kernel_bound(DType type, const uint8_t* wrow, const float* w, const float* x, int64_t k,
+                          bool packed) {
+  const double half_step = packed ? 0.5 + 127.0 / 2048 : 0.5;
   double quant = 0, terms = 0;
   for (int64_t b = 0; b < k / 32; ++b) {
     double amax = 0;
     for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(double(x[b * 32 + j])));
     const double dx = amax / 127;
     for (int j = 0; j < 32; ++j)
-      quant += std::fabs(double(w[b * 32 + j])) * (dx / 2 * (1 + 1e-5) + 1e-6 * std::fabs(double(x[b * 32 + j])));
+      quant += std::fabs(double(w[b * 32 + j])) * (dx * half_step * (1 + 1e-5) + 1e-6 * std::fabs(double(x[b * 32 + j])));
   }
   const double u = std::ldexp(1.0, -24);
   const int64_t kp = (k + 255) / 256 * 256;
   std::vector<uint8_t> codes(static_cast<size_t>(kp));
   std::vector<float> d(size_t(kp / 16)), mm(size_t(kp / 16));
-  cpu::unpack_row(type, wrow, k, codes.data(), d.data(), mm.data());
+  cpu::unpack_row_codes(type, wrow, k, codes.data(), d.data(), mm.data());
   for (int64_t j = 0; j < k; ++j)
     terms += (std::fabs(double(d[size_t(j / 16)]) * codes[size_t(j)]) + std::fabs(double(mm[size_t(j / 16)]))) *
              std::fabs(double(x[j]));
@@ -91,6 +96,8 @@ TEST(BlockMatmul, MatchesFloat64AndRowsDoNotDependOnTheBatch) {
       std::vector<Buffer> keep;
       const auto wb = random_blocks(t, m, k, rng);
       const TensorView w = be.place_weight(t.type, m, k, wb.data(), keep, WeightUse::Matmul);
+      // AVX-512 repacks Q4_K at load (matmul_packed_q4_k_avx512.cpp): that kernel is the one tested.
+      ASSERT_EQ(w.packed_rows != 0, t.type == DType::Q4_K && isa == CpuIsa::Avx512);
       std::vector<float> xf(size_t(n * k));
       std::uniform_real_distribution<float> u(-1.0f, 1.0f);
       for (auto& v : xf) v = u(rng);
@@ -118,7 +125,8 @@ TEST(BlockMatmul, MatchesFloat64AndRowsDoNotDependOnTheBatch) {
           // doubled for the products' own rounding and the kernels' partial sums.
           const double bound =
               quantized_activations
-                  ? block_kernel_bound(t.type, wb.data() + size_t(r) * rb, row.data(), xf.data() + i * k, k)
+                  ? block_kernel_bound(t.type, wb.data() + size_t(r) * rb, row.data(), xf.data() + i * k, k,
+                                       w.packed_rows != 0)
                   : 2.0 * double(k) * std::ldexp(1.0, -24) * magnitude + 1e-30;
           ASSERT_NEAR(batch[size_t(i * m + r)], exact, bound) << "row " << r << ", token " << i;
         }
@@ -147,7 +155,7 @@ TEST(BlockMatmul, UnpackedFormEqualsTheDecode) {
       const int64_t kp = (k + 255) / 256 * 256;
       std::vector<uint8_t> codes(size_t(kp), 0xee);
       std::vector<float> d(size_t(kp / 16), 7.0f), m(size_t(kp / 16), 7.0f);
-      cpu::unpack_row(t.type, wb.data(), k, codes.data(), d.data(), m.data());
+      cpu::unpack_row_codes(t.type, wb.data(), k, codes.data(), d.data(), m.data());
       for (int64_t e = 0; e < k; ++e) {
         const double dd = d[size_t(e / 16)], mm = m[size_t(e / 16)];
         const double tol = 2 * std::ldexp(1.0, -24) * (std::fabs(dd * codes[size_t(e)]) + std::fabs(mm));
@@ -156,6 +164,23 @@ TEST(BlockMatmul, UnpackedFormEqualsTheDecode) {
       for (int64_t e = k; e < kp; ++e) ASSERT_EQ(codes[size_t(e)], 0) << "padding code " << e;
       for (int64_t s = k / 16; s < kp / 16; ++s) ASSERT_TRUE(d[size_t(s)] == 0 && m[size_t(s)] == 0) << "padding " << s;
     }
+}
+
+// The packed Q4_K layout round-trips: every row unpacked is the row's original bytes (scales
+// re-encoded in ggml's 12-byte form), including a last group padded past the weight's end.
+TEST(BlockMatmul, PackedQ4_KRowsRoundTrip) {
+  std::mt19937 rng(13);
+  const int64_t m = 37, k = 512;
+  const auto w = random_blocks(kTypes[5], m, k, rng);
+  ASSERT_EQ(kTypes[5].type, DType::Q4_K);
+  std::vector<uint8_t> packed(cpu::packed_bytes(DType::Q4_K, m, k));
+  cpu::pack_row_groups(DType::Q4_K, w.data(), m, k, packed.data(), 0, (m + cpu::kPackRows - 1) / cpu::kPackRows);
+  const size_t rb = dtype_row_bytes(DType::Q4_K, k);
+  std::vector<uint8_t> row(rb);
+  for (int64_t r = 0; r < m; ++r) {
+    cpu::unpack_row(DType::Q4_K, packed.data(), k, r, row.data());
+    ASSERT_EQ(0, std::memcmp(row.data(), w.data() + size_t(r) * rb, rb)) << "row " << r;
+  }
 }
 
 TEST(BlockMatmul, RowsThatAreNotWholeBlocksAreRefused) {

@@ -18,6 +18,6 @@ void decode_blocks_f32(DType type, const void* src, float* dst, int64_t n);
 // The row in the SIMD kernels' unpacked form (block_unpack.h; block_unpack_row.cpp), weight
 // e = d16[e / 16] * codes[e] + m16[e / 16]: codes for k rounded up to 256, d16 and m16 a
 // sixteenth of that (the padding zero). For tests: the reference the unpack is checked against.
-void unpack_row(DType type, const void* src, int64_t k, uint8_t* codes, float* d16, float* m16);
+void unpack_row_codes(DType type, const void* src, int64_t k, uint8_t* codes, float* d16, float* m16);
 
 }  // namespace llmpipe::cpu

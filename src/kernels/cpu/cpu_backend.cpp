@@ -83,6 +83,7 @@ cpu::MatmulFn CpuBackend::packed_kernel(DType dtype) const {
   switch (dtype) {
     case DType::Q4_0: return kernels_->matmul_q4_0x16_f32;
     case DType::Q8_0: return kernels_->matmul_q8_0x16_f32;
+    case DType::Q4_K: return kernels_->matmul_q4_kx16_f32;
     case DType::F32: return kernels_->matmul_f32x16_f32;
     case DType::F16: return kernels_->matmul_f16x16_f32;
     case DType::BF16: return kernels_->matmul_bf16x16_f32;
@@ -153,7 +154,7 @@ void CpuBackend::matmul(TensorView out, TensorView in, TensorView w) {
   LLMPIPE_CHECK(in.cols == w.cols && out.rows == in.rows && out.cols == w.rows,
                 "matmul: [", in.rows, ", ", in.cols, "] x [", w.rows, ", ", w.cols, "]ᵀ -> [",
                 out.rows, ", ", out.cols, "]");
-  if (cpu::decoded_by_blocks(w.dtype)) {
+  if (cpu::decoded_by_blocks(w.dtype) && w.packed_rows == 0) {
     if (const cpu::MatmulFn fn = kernels_->matmul_blocks_f32[int(w.dtype)]) return matmul_blocks(out, in, w, fn);
     return matmul_decoded(out, in, w);
   }

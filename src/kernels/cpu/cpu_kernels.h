@@ -61,6 +61,7 @@ struct CpuKernels {
                                  float* s) = nullptr;
   MatmulFn matmul_q4_0x16_f32 = nullptr;
   MatmulFn matmul_q8_0x16_f32 = nullptr;
+  MatmulFn matmul_q4_kx16_f32 = nullptr;  // the same activations (Q4_K's code offset: 1)
   // Column-interleaved F32/F16/BF16 weights (packed_weights.h), F32 activations x: every output
   // accumulated column by column in one order for any n (results independent of the batch).
   MatmulFn matmul_f32x16_f32 = nullptr;

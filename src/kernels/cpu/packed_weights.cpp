@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "core/quant_blocks.h"
+
 namespace llmpipe::cpu {
 
 namespace {
@@ -15,9 +17,12 @@ bool packed_float(DType dtype) {
   return dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16;
 }
 
-int packed_code_offset(DType dtype) { return dtype == DType::Q4_0 ? 8 : 128; }
+int packed_code_offset(DType dtype) {
+  return dtype == DType::Q4_0 ? 8 : dtype == DType::Q4_K ? 1 : 128;
+}
 
 size_t packed_block_bytes(DType dtype) {
+  if (dtype == DType::Q4_K) return size_t(kPackRows) * (2 * sizeof(uint16_t) + 16 + 8 * 16);
   return size_t(kPackRows) * (sizeof(uint16_t) + 4 * size_t(units(dtype)));
 }
 
@@ -25,7 +30,7 @@ size_t packed_bytes(DType dtype, int64_t rows, int64_t cols) {
   const int64_t groups = (rows + kPackRows - 1) / kPackRows;
   if (packed_float(dtype))
     return size_t(groups) * size_t(cols) * size_t(kPackRows) * size_t(dtype_block_bytes(dtype));
-  return size_t(groups) * size_t(cols / kQK) * packed_block_bytes(dtype);
+  return size_t(groups) * size_t(cols / dtype_block_size(dtype)) * packed_block_bytes(dtype);
 }
 
 namespace {
@@ -64,11 +69,89 @@ void pack_float_groups(DType dtype, const void* src, int64_t rows, int64_t cols,
     pack_float_groups<uint16_t>(src, rows, cols, dst, g0, g1);
 }
 
+// Q4_K: the layout in packed_weights.h. Field offsets in a packed super-block:
+constexpr size_t kKd = 0, kKdmin = 32, kKsc = 64, kKmn = 64 + 128, kKqs = 64 + 256;
+
+// Sub-block s (32 weights) of a Q4_K super-block as the 16 bytes of a Q4_0 block: byte b holds
+// weight b (low nibble) and weight b + 16 (high nibble).
+void q4_k_sub_as_q4_0(const BlockQ4_K& blk, int s, uint8_t out[16]) {
+  const uint8_t* q = blk.qs + 32 * (s / 2);
+  const int shift = 4 * (s % 2);
+  for (int b = 0; b < 16; ++b)
+    out[b] = uint8_t(((q[b] >> shift) & 0x0f) | ((q[b + 16] >> shift) & 0x0f) << 4);
+}
+
+void q4_k_scale_min(const uint8_t* sc, int j, uint8_t& scale, uint8_t& min) {
+  scale = uint8_t(j < 4 ? sc[j] & 63 : (sc[j + 4] & 0x0f) | ((sc[j - 4] >> 6) << 4));
+  min = uint8_t(j < 4 ? sc[j + 4] & 63 : (sc[j + 4] >> 4) | ((sc[j] >> 6) << 4));
+}
+
+void pack_q4_k_groups(const void* src, int64_t rows, int64_t cols, void* dst, int64_t g0, int64_t g1) {
+  const int64_t nb = cols / kQK_K;
+  const size_t pb = packed_block_bytes(DType::Q4_K);
+  for (int64_t g = g0; g < g1; ++g)
+    for (int64_t b = 0; b < nb; ++b) {
+      auto* out = static_cast<uint8_t*>(dst) + size_t(g * nb + b) * pb;
+      std::memset(out, 0, pb);  // padding rows: zero scales and codes
+      for (int j = 0; j < kPackRows; ++j) {
+        const int64_t row = g * kPackRows + j;
+        if (row >= rows) continue;
+        BlockQ4_K blk;  // copied: rows of a file mapping keep blocks at any alignment
+        std::memcpy(&blk, static_cast<const uint8_t*>(src) + size_t(row * nb + b) * sizeof blk, sizeof blk);
+        std::memcpy(out + kKd + 2 * j, &blk.d, 2);
+        std::memcpy(out + kKdmin + 2 * j, &blk.dmin, 2);
+        for (int s = 0; s < 8; ++s) {
+          q4_k_scale_min(blk.scales, s, out[kKsc + 16 * s + j], out[kKmn + 16 * s + j]);
+          uint8_t q[16];
+          q4_k_sub_as_q4_0(blk, s, q);
+          for (int u = 0; u < 4; ++u)
+            for (int i = 0; i < 4; ++i) out[kKqs + 256 * s + (u * kPackRows + j) * 4 + i] = q[4 * u + i];
+        }
+      }
+    }
+}
+
+// Row j of a packed Q4_K group back to GGUF super-blocks. The 6-bit scales are re-encoded in
+// ggml's 12-byte form, so the row's bytes are the original ones.
+void unpack_q4_k_row(const void* packed, int64_t cols, int64_t row, void* dst) {
+  const int64_t nb = cols / kQK_K, g = row / kPackRows;
+  const int j = int(row % kPackRows);
+  const size_t pb = packed_block_bytes(DType::Q4_K);
+  for (int64_t b = 0; b < nb; ++b) {
+    const auto* in = static_cast<const uint8_t*>(packed) + size_t(g * nb + b) * pb;
+    BlockQ4_K blk{};
+    std::memcpy(&blk.d, in + kKd + 2 * j, 2);
+    std::memcpy(&blk.dmin, in + kKdmin + 2 * j, 2);
+    for (int s = 0; s < 8; ++s) {
+      const uint8_t sc = in[kKsc + 16 * s + j], mn = in[kKmn + 16 * s + j];
+      if (s < 4) {
+        blk.scales[s] = uint8_t((blk.scales[s] & 0xc0) | sc);
+        blk.scales[s + 4] = uint8_t((blk.scales[s + 4] & 0xc0) | mn);
+      } else {
+        blk.scales[s + 4] = uint8_t((sc & 0x0f) | (mn & 0x0f) << 4);
+        blk.scales[s - 4] = uint8_t(blk.scales[s - 4] | (sc >> 4) << 6);
+        blk.scales[s] = uint8_t(blk.scales[s] | (mn >> 4) << 6);
+      }
+      uint8_t q[16];
+      for (int u = 0; u < 4; ++u)
+        for (int i = 0; i < 4; ++i) q[4 * u + i] = in[kKqs + 256 * s + (u * kPackRows + j) * 4 + i];
+      uint8_t* out = blk.qs + 32 * (s / 2);
+      const int shift = 4 * (s % 2);
+      for (int e = 0; e < 16; ++e) {
+        out[e] = uint8_t(out[e] | (q[e] & 0x0f) << shift);
+        out[e + 16] = uint8_t(out[e + 16] | (q[e] >> 4) << shift);
+      }
+    }
+    std::memcpy(static_cast<uint8_t*>(dst) + size_t(b) * sizeof blk, &blk, sizeof blk);
+  }
+}
+
 }  // namespace
 
 void pack_row_groups(DType dtype, const void* src, int64_t rows, int64_t cols, void* dst,
                      int64_t g0, int64_t g1) {
   if (packed_float(dtype)) return pack_float_groups(dtype, src, rows, cols, dst, g0, g1);
+  if (dtype == DType::Q4_K) return pack_q4_k_groups(src, rows, cols, dst, g0, g1);
   const int64_t nb = cols / kQK;
   const int u_n = units(dtype);
   const size_t sb = src_block_bytes(dtype), pb = packed_block_bytes(dtype);
@@ -106,6 +189,7 @@ void unpack_row(DType dtype, const void* packed, int64_t cols, int64_t row, void
                   e);
     return;
   }
+  if (dtype == DType::Q4_K) return unpack_q4_k_row(packed, cols, row, dst);
   const int64_t nb = cols / kQK, g = row / kPackRows;
   const int j = int(row % kPackRows), u_n = units(dtype);
   const size_t sb = src_block_bytes(dtype), pb = packed_block_bytes(dtype);

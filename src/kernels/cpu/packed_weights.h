@@ -14,6 +14,14 @@
 // Q8_0 codes are stored offset by +128 (weight = d * (q - 128)), which makes both types
 // unsigned x signed int8 dot products (vpdpbusd) with the offset removed once per block.
 //
+// Q4_K (k % 256 == 0), per group g and super-block b (packed_block_bytes(Q4_K) bytes):
+//   uint16_t d[16], dmin[16];   the 16 rows' F16 super-block scales
+//   uint8_t  sc[8][16], mn[8][16];  6-bit scale and min of sub-block s (32 weights), row j
+//   uint8_t  qs[8][16 * 4 * 4];  sub-block s of the 16 rows as a packed Q4_0 block's codes:
+//            nibbles of weights 4u+i (low) and 16+4u+i (high) at qs[s][(u * 16 + j) * 4 + i]
+// so a sub-block multiplies like a Q4_0 block (weight = d sc q - dmin mn, q = 0..15); the
+// decoded scales cost 2.8 % more bytes than the GGUF super-blocks.
+//
 // F32 / F16 / BF16 (any k): group g is k columns of 16 elements, element (16g + j, i) at index
 // (g * k + i) * 16 + j, so column i of the group is one vector (16 F32, or 16 halves widened by
 // one instruction). The kernels then accumulate every output in one order, column by column,
@@ -30,16 +38,18 @@ namespace llmpipe::cpu {
 inline constexpr int kPackRows = 16;
 
 bool packed_float(DType dtype);  // F32, F16, BF16: the column layout above
-// Q4_0 / Q8_0 only: offset of the stored codes (8 for Q4_0, 128 for Q8_0).
+// Q4_0 / Q8_0 / Q4_K only: offset of the stored codes (8 for Q4_0, 128 for Q8_0; Q4_K: 1, its
+// activation term being dmin * mn * d_x * Σ codes, see quantize_row_q8_packed).
 int packed_code_offset(DType dtype);
-// Q4_0 / Q8_0 only: bytes of one packed block of 16 rows (2 * 16 + the 16 rows' codes).
+// Q4_0 / Q8_0: bytes of one packed block of 16 rows (2 * 16 + the 16 rows' codes); Q4_K: of
+// one packed super-block of 16 rows.
 size_t packed_block_bytes(DType dtype);
 // Bytes of the packed form of a [rows, cols] weight (rows rounded up to 16).
 size_t packed_bytes(DType dtype, int64_t rows, int64_t cols);
 
 // Packs row groups [g0, g1) of the row-major weight `src` ([rows, cols], GGUF blocks) into
 // `dst` (packed_bytes in all); disjoint group ranges may be packed in parallel.
-// Precondition: cols % 32 == 0 for Q4_0 / Q8_0.
+// Precondition: cols % 32 == 0 for Q4_0 / Q8_0, cols % 256 == 0 for Q4_K.
 void pack_row_groups(DType dtype, const void* src, int64_t rows, int64_t cols, void* dst,
                      int64_t g0, int64_t g1);
 

@@ -53,7 +53,7 @@ std::vector<uint8_t> random_blocks(const BlockType& t, int64_t m, int64_t k, std
 // |w|; plus float accumulation of the kernel's terms d_s * code * x and m_s * x (k of them at
 // most, error <= k u each, doubled for the products' own rounding) — the split weight can
 // cancel, so the bound uses |d_s code| + |m_s|, not |w|.
-// Packed Q4_K (packed_weights.h) takes the activations of the packed kernels, whose dx is
+// Packed Q4_K and Q6_K (packed_weights.h) take the activations of the packed kernels, whose dx is
 // rounded through F16 like ggml's: |x - c f16(dx)| <= dx / 2 + 127 dx 2^-11.
 double block_kernel_bound(DType type, const uint8_t* wrow, const float* w, const float* x, int64_t k,
                           bool packed) {
@@ -96,8 +96,8 @@ TEST(BlockMatmul, MatchesFloat64AndRowsDoNotDependOnTheBatch) {
       std::vector<Buffer> keep;
       const auto wb = random_blocks(t, m, k, rng);
       const TensorView w = be.place_weight(t.type, m, k, wb.data(), keep, WeightUse::Matmul);
-      // AVX-512 repacks Q4_K at load (matmul_packed_q4_k_avx512.cpp): that kernel is the one tested.
-      ASSERT_EQ(w.packed_rows != 0, t.type == DType::Q4_K && isa == CpuIsa::Avx512);
+      // AVX-512 repacks Q4_K and Q6_K at load (matmul_packed_q?_k_avx512.cpp): those kernels are tested.
+      ASSERT_EQ(w.packed_rows != 0, (t.type == DType::Q4_K || t.type == DType::Q6_K) && isa == CpuIsa::Avx512);
       std::vector<float> xf(size_t(n * k));
       std::uniform_real_distribution<float> u(-1.0f, 1.0f);
       for (auto& v : xf) v = u(rng);
@@ -166,20 +166,24 @@ TEST(BlockMatmul, UnpackedFormEqualsTheDecode) {
     }
 }
 
-// The packed Q4_K layout round-trips: every row unpacked is the row's original bytes (scales
-// re-encoded in ggml's 12-byte form), including a last group padded past the weight's end.
-TEST(BlockMatmul, PackedQ4_KRowsRoundTrip) {
+// The packed Q4_K and Q6_K layouts round-trip: every row unpacked is the row's original bytes
+// (Q4_K's scales re-encoded in ggml's 12-byte form), including a last group padded past the
+// weight's end.
+TEST(BlockMatmul, PackedK_QuantRowsRoundTrip) {
   std::mt19937 rng(13);
   const int64_t m = 37, k = 512;
-  const auto w = random_blocks(kTypes[5], m, k, rng);
-  ASSERT_EQ(kTypes[5].type, DType::Q4_K);
-  std::vector<uint8_t> packed(cpu::packed_bytes(DType::Q4_K, m, k));
-  cpu::pack_row_groups(DType::Q4_K, w.data(), m, k, packed.data(), 0, (m + cpu::kPackRows - 1) / cpu::kPackRows);
-  const size_t rb = dtype_row_bytes(DType::Q4_K, k);
-  std::vector<uint8_t> row(rb);
-  for (int64_t r = 0; r < m; ++r) {
-    cpu::unpack_row(DType::Q4_K, packed.data(), k, r, row.data());
-    ASSERT_EQ(0, std::memcmp(row.data(), w.data() + size_t(r) * rb, rb)) << "row " << r;
+  for (const BlockType& t : kTypes) {
+    if (t.type != DType::Q4_K && t.type != DType::Q6_K) continue;
+    SCOPED_TRACE(std::string(dtype_name(t.type)));
+    const auto w = random_blocks(t, m, k, rng);
+    std::vector<uint8_t> packed(cpu::packed_bytes(t.type, m, k));
+    cpu::pack_row_groups(t.type, w.data(), m, k, packed.data(), 0, (m + cpu::kPackRows - 1) / cpu::kPackRows);
+    const size_t rb = dtype_row_bytes(t.type, k);
+    std::vector<uint8_t> row(rb);
+    for (int64_t r = 0; r < m; ++r) {
+      cpu::unpack_row(t.type, packed.data(), k, r, row.data());
+      ASSERT_EQ(0, std::memcmp(row.data(), w.data() + size_t(r) * rb, rb)) << "row " << r;
+    }
   }
 }
 

@@ -84,6 +84,7 @@ cpu::MatmulFn CpuBackend::packed_kernel(DType dtype) const {
     case DType::Q4_0: return kernels_->matmul_q4_0x16_f32;
     case DType::Q8_0: return kernels_->matmul_q8_0x16_f32;
     case DType::Q4_K: return kernels_->matmul_q4_kx16_f32;
+    case DType::Q6_K: return kernels_->matmul_q6_kx16_f32;
     case DType::F32: return kernels_->matmul_f32x16_f32;
     case DType::F16: return kernels_->matmul_f16x16_f32;
     case DType::BF16: return kernels_->matmul_bf16x16_f32;
@@ -262,13 +263,14 @@ void CpuBackend::matmul_quantized(TensorView out, TensorView in, TensorView w, c
   LLMPIPE_CHECK(k % kQK == 0, "matmul: quantized weights need k % 32 == 0, k = ", k);
   if (act_q_.size() < size_t(n * k)) act_q_.resize(size_t(n * k));
   if (act_d_.size() < size_t(n * nb)) act_d_.resize(size_t(n * nb));
-  if (packed && act_s_.size() < size_t(n * nb)) act_s_.resize(size_t(n * nb));
+  if (packed && act_s_.size() < size_t(2 * n * nb)) act_s_.resize(size_t(2 * n * nb));  // Q6_K: per 16
   const auto* x = static_cast<const float*>(in.data);
+  const int64_t s_per_row = w.dtype == DType::Q6_K ? 2 * nb : nb;
   auto quantize = [&](int64_t r0, int64_t r1, int) {
     for (int64_t r = r0; r < r1; ++r) {
       int8_t* qs = act_q_.data() + r * k;
       float* d = act_d_.data() + r * nb;
-      if (packed) kernels_->quantize_row_q8_packed(w.dtype, x + r * k, k, qs, d, act_s_.data() + r * nb);
+      if (packed) kernels_->quantize_row_q8_packed(w.dtype, x + r * k, k, qs, d, act_s_.data() + r * s_per_row);
       else kernels_->quantize_row_q8(w.dtype, x + r * k, k, qs, d);
     }
   };

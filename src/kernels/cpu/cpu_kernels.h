@@ -30,7 +30,8 @@ struct MatmulArgs {
   const int8_t* xq = nullptr;
   const float* xd = nullptr;
   // Packed kernels (packed_weights.h; w is the packed weight): activations from
-  // quantize_row_q8_packed, xs + t * k / 32 = code offset * d * Σ codes per block.
+  // quantize_row_q8_packed, xs + t * k / 32 = code offset * d * Σ codes per block (Q6_K: per 16
+  // codes, at xs + t * k / 16).
   const float* xs = nullptr;
   // Block-decoded weight kernels (matmul_blocks_f32): activations from quantize_row_q8_blocks,
   // row t's codes at xq + t * ldq (ldq = k rounded up to 256), its dx per 4-weight lane at
@@ -62,6 +63,7 @@ struct CpuKernels {
   MatmulFn matmul_q4_0x16_f32 = nullptr;
   MatmulFn matmul_q8_0x16_f32 = nullptr;
   MatmulFn matmul_q4_kx16_f32 = nullptr;  // the same activations (Q4_K's code offset: 1)
+  MatmulFn matmul_q6_kx16_f32 = nullptr;  // the same, but s per 16 codes (two per block)
   // Column-interleaved F32/F16/BF16 weights (packed_weights.h), F32 activations x: every output
   // accumulated column by column in one order for any n (results independent of the batch).
   MatmulFn matmul_f32x16_f32 = nullptr;

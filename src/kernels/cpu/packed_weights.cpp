@@ -18,11 +18,17 @@ bool packed_float(DType dtype) {
 }
 
 int packed_code_offset(DType dtype) {
-  return dtype == DType::Q4_0 ? 8 : dtype == DType::Q4_K ? 1 : 128;
+  switch (dtype) {
+    case DType::Q4_0: return 8;
+    case DType::Q4_K: return 1;
+    case DType::Q6_K: return 32;
+    default: return 128;
+  }
 }
 
 size_t packed_block_bytes(DType dtype) {
   if (dtype == DType::Q4_K) return size_t(kPackRows) * (2 * sizeof(uint16_t) + 16 + 8 * 16);
+  if (dtype == DType::Q6_K) return size_t(kPackRows) * sizeof(BlockQ6_K);
   return size_t(kPackRows) * (sizeof(uint16_t) + 4 * size_t(units(dtype)));
 }
 
@@ -146,12 +152,86 @@ void unpack_q4_k_row(const void* packed, int64_t cols, int64_t row, void* dst) {
   }
 }
 
+// Q6_K: the layout in packed_weights.h. Field offsets in a packed super-block:
+constexpr size_t k6d = 0, k6sc = 32, k6sub = 32 + 256, k6sub_bytes = 256 + 128;
+
+// Weight e's 6-bit code of a Q6_K super-block: ql holds the low four bits of two halves of 128
+// weights (64 bytes each, weights l and l + 64 of a half in one byte), qh the top two bits
+// (32 bytes a half, four weights 32 apart per byte).
+int q6_k_code(const BlockQ6_K& b, int e) {
+  const int half = e / 128, r = e % 128;
+  const int low = (b.ql[half * 64 + r % 64] >> (4 * (r / 64))) & 0x0f;
+  const int high = (b.qh[half * 32 + r % 32] >> (2 * (r / 32))) & 3;
+  return low | high << 4;
+}
+
+void pack_q6_k_groups(const void* src, int64_t rows, int64_t cols, void* dst, int64_t g0, int64_t g1) {
+  const int64_t nb = cols / kQK_K;
+  const size_t pb = packed_block_bytes(DType::Q6_K);
+  for (int64_t g = g0; g < g1; ++g)
+    for (int64_t b = 0; b < nb; ++b) {
+      auto* out = static_cast<uint8_t*>(dst) + size_t(g * nb + b) * pb;
+      std::memset(out, 0, pb);  // padding rows: zero scales
+      for (int j = 0; j < kPackRows; ++j) {
+        const int64_t row = g * kPackRows + j;
+        if (row >= rows) continue;
+        BlockQ6_K blk;  // copied: 210-byte blocks sit at any alignment
+        std::memcpy(&blk, static_cast<const uint8_t*>(src) + size_t(row * nb + b) * sizeof blk, sizeof blk);
+        std::memcpy(out + k6d + 2 * j, &blk.d, 2);
+        for (int s = 0; s < 16; ++s) out[k6sc + 16 * s + j] = uint8_t(blk.scales[s]);
+        for (int t = 0; t < 8; ++t) {
+          uint8_t* nib = out + k6sub + k6sub_bytes * size_t(t);
+          uint8_t* hb = nib + 256;
+          for (int u = 0; u < 4; ++u)
+            for (int i = 0; i < 4; ++i) {
+              const int lo = q6_k_code(blk, 32 * t + 4 * u + i), hi = q6_k_code(blk, 32 * t + 16 + 4 * u + i);
+              const size_t at = size_t(u * kPackRows + j) * 4 + size_t(i);
+              nib[at] = uint8_t((lo & 0x0f) | (hi & 0x0f) << 4);
+              // Units 2p and 2p + 1 share vector p of top bits: 2 bits each for the unit's low-
+              // and high-nibble weight, unit 2p in bits 0-3, unit 2p + 1 in bits 4-7.
+              const size_t hat = size_t(u / 2) * 64 + size_t(j) * 4 + size_t(i);
+              hb[hat] = uint8_t(hb[hat] | ((lo >> 4) | (hi >> 4) << 2) << (4 * (u % 2)));
+            }
+        }
+      }
+    }
+}
+
+void unpack_q6_k_row(const void* packed, int64_t cols, int64_t row, void* dst) {
+  const int64_t nb = cols / kQK_K, g = row / kPackRows;
+  const int j = int(row % kPackRows);
+  const size_t pb = packed_block_bytes(DType::Q6_K);
+  for (int64_t b = 0; b < nb; ++b) {
+    const auto* in = static_cast<const uint8_t*>(packed) + size_t(g * nb + b) * pb;
+    BlockQ6_K blk{};
+    std::memcpy(&blk.d, in + k6d + 2 * j, 2);
+    for (int s = 0; s < 16; ++s) blk.scales[s] = int8_t(in[k6sc + 16 * s + j]);
+    for (int t = 0; t < 8; ++t) {
+      const uint8_t* nib = in + k6sub + k6sub_bytes * size_t(t);
+      const uint8_t* hb = nib + 256;
+      for (int u = 0; u < 4; ++u)
+        for (int i = 0; i < 4; ++i) {
+          const uint8_t n = nib[size_t(u * kPackRows + j) * 4 + size_t(i)];
+          const int h = hb[size_t(u / 2) * 64 + size_t(j) * 4 + size_t(i)] >> (4 * (u % 2));
+          const int codes[2] = {(n & 0x0f) | (h & 3) << 4, (n >> 4) | ((h >> 2) & 3) << 4};
+          for (int which = 0; which < 2; ++which) {
+            const int e = 32 * t + 16 * which + 4 * u + i, half = e / 128, r = e % 128;
+            blk.ql[half * 64 + r % 64] = uint8_t(blk.ql[half * 64 + r % 64] | (codes[which] & 0x0f) << (4 * (r / 64)));
+            blk.qh[half * 32 + r % 32] = uint8_t(blk.qh[half * 32 + r % 32] | (codes[which] >> 4) << (2 * (r / 32)));
+          }
+        }
+    }
+    std::memcpy(static_cast<uint8_t*>(dst) + size_t(b) * sizeof blk, &blk, sizeof blk);
+  }
+}
+
 }  // namespace
 
 void pack_row_groups(DType dtype, const void* src, int64_t rows, int64_t cols, void* dst,
                      int64_t g0, int64_t g1) {
   if (packed_float(dtype)) return pack_float_groups(dtype, src, rows, cols, dst, g0, g1);
   if (dtype == DType::Q4_K) return pack_q4_k_groups(src, rows, cols, dst, g0, g1);
+  if (dtype == DType::Q6_K) return pack_q6_k_groups(src, rows, cols, dst, g0, g1);
   const int64_t nb = cols / kQK;
   const int u_n = units(dtype);
   const size_t sb = src_block_bytes(dtype), pb = packed_block_bytes(dtype);
@@ -190,6 +270,7 @@ void unpack_row(DType dtype, const void* packed, int64_t cols, int64_t row, void
     return;
   }
   if (dtype == DType::Q4_K) return unpack_q4_k_row(packed, cols, row, dst);
+  if (dtype == DType::Q6_K) return unpack_q6_k_row(packed, cols, row, dst);
   const int64_t nb = cols / kQK, g = row / kPackRows;
   const int j = int(row % kPackRows), u_n = units(dtype);
   const size_t sb = src_block_bytes(dtype), pb = packed_block_bytes(dtype);

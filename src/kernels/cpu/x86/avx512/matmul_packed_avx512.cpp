@@ -167,6 +167,7 @@ void matmul_packed(const MatmulArgs& a, int64_t m0, int64_t m1) {
 void quantize_row_q8_packed(DType weights, const float* x, int64_t k, int8_t* qs, float* d,
                             float* s) {
   const float offset = float(packed_code_offset(weights));
+  const bool halves = weights == DType::Q6_K;  // its scales change every 16 weights
   const __m512 sign = _mm512_set1_ps(-0.0f);
   for (int64_t b = 0; b < k / kQK; ++b) {
     const __m512 v0 = _mm512_loadu_ps(x + b * kQK), v1 = _mm512_loadu_ps(x + b * kQK + 16);
@@ -181,7 +182,12 @@ void quantize_row_q8_packed(DType weights, const float* x, int64_t k, int8_t* qs
     _mm_storeu_si128(reinterpret_cast<__m128i*>(qs + b * kQK), _mm512_cvtsepi32_epi8(c0));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(qs + b * kQK + 16), _mm512_cvtsepi32_epi8(c1));
     d[b] = dd;
-    s[b] = offset * dd * float(_mm512_reduce_add_epi32(_mm512_add_epi32(c0, c1)));
+    if (halves) {
+      s[2 * b] = offset * dd * float(_mm512_reduce_add_epi32(c0));
+      s[2 * b + 1] = offset * dd * float(_mm512_reduce_add_epi32(c1));
+    } else {
+      s[b] = offset * dd * float(_mm512_reduce_add_epi32(_mm512_add_epi32(c0, c1)));
+    }
   }
 }
 

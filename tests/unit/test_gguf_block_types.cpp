@@ -80,10 +80,9 @@ TEST(GgufBlockTypes, RowNotWholeBlocksNamesTheTensor) {
     if (t.block == 1) continue;
     SCOPED_TRACE(t.name);
     const int64_t row = t.block + t.block / 2;  // one and a half blocks
-    expect_open_error(
-        file_with({{"blk.1.ffn_up.weight", {row, 2}, t.ggml_id}}, 4 * t.block_bytes),
-        {"tensor blk.1.ffn_up.weight", std::string("of type ") + t.name,
-         "row of " + std::to_string(row) + " elements", "block size " + std::to_string(t.block)});
+    expect_open_error(file_with({{"blk.1.ffn_up.weight", {row, 2}, t.ggml_id}}, 4 * t.block_bytes),
+                      {"tensor blk.1.ffn_up.weight", cat("of type ", t.name),
+                       cat("row of ", row, " elements"), cat("block size ", t.block)});
   }
 }
 
@@ -94,10 +93,9 @@ TEST(GgufBlockTypes, TruncatedBlockDataNamesTheTensor) {
     // Three rows of two blocks declared; the file ends one byte short of the sixth block's end.
     auto bytes = file_with({{"blk.0.attn_v.weight", {2 * t.block, 3}, t.ggml_id}},
                            6 * t.block_bytes - 1, &start);
-    expect_open_error(bytes, {"tensor blk.0.attn_v.weight",
-                              "[" + std::to_string(start) + ", " +
-                                  std::to_string(start + 6 * t.block_bytes) + ")",
-                              "past the end of the file"});
+    expect_open_error(
+        bytes, {"tensor blk.0.attn_v.weight", cat("[", start, ", ", start + 6 * t.block_bytes, ")"),
+                "past the end of the file"});
   }
 }
 
@@ -107,14 +105,13 @@ TEST(GgufBlockTypes, UnknownTypeIdsAreRefusedByName) {
   for (uint32_t id = 0; id < 40; ++id) {
     if (known.count(id)) continue;
     SCOPED_TRACE(id);
-    expect_open_error(file_with({{"output.weight", {256, 2}, id}}, 2048),
-                      {"unsupported tensor type", "(ggml type " + std::to_string(id) + ")",
-                       "for tensor output.weight"});
+    expect_open_error(
+        file_with({{"output.weight", {256, 2}, id}}, 2048),
+        {"unsupported tensor type", cat("(ggml type ", id, ")"), "for tensor output.weight"});
   }
   for (uint32_t id : {1000u, 0xFFFFFFFFu})
-    expect_open_error(
-        file_with({{"x", {32}, id}}, 128),
-        {"unsupported tensor type unknown", "ggml type " + std::to_string(id), "tensor x"});
+    expect_open_error(file_with({{"x", {32}, id}}, 128),
+                      {"unsupported tensor type unknown", cat("ggml type ", id), "tensor x"});
 }
 
 // A file whose types lie about its data: "a" is declared q5_k (4 rows x 176 = 704 bytes from

@@ -63,7 +63,7 @@ expect_error() {  # expect_error "MESSAGE" ARGS...
   grep -qF -- "$message" "$WORK/err.out" || { cat "$WORK/err.out"; fail "'$*': message lacks '$message'"; }
 }
 expect_error "valid shapes: tiny, openllama-3b" synth --shape nope -o "$WORK/x.gguf"
-expect_error "q4_0" synth --shape tiny --type q3_k -o "$WORK/x.gguf"
+expect_error "q9_9 not in" synth --shape tiny --type q9_9 -o "$WORK/x.gguf"
 expect_error "same file" quantize "$WORK/q4.gguf" "$WORK/q4.gguf" --type q8_0
 expect_error "does not exist" bench -m "$WORK/missing.gguf"
 for cmd in synth quantize bench; do run "$cmd" --help > /dev/null || fail "$cmd --help"; done

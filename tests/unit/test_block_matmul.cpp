@@ -53,7 +53,7 @@ std::vector<uint8_t> random_blocks(const BlockType& t, int64_t m, int64_t k, std
 // |w|; plus float accumulation of the kernel's terms d_s * code * x and m_s * x (k of them at
 // most, error <= k u each, doubled for the products' own rounding) — the split weight can
 // cancel, so the bound uses |d_s code| + |m_s|, not |w|.
-// Packed Q4_K and Q6_K (packed_weights.h) take the activations of the packed kernels, whose dx is
+// Packed Q5_0, Q4_K and Q6_K (packed_weights.h) take the activations of the packed kernels, whose dx is
 // rounded through F16 like ggml's: |x - c f16(dx)| <= dx / 2 + 127 dx 2^-11.
 double block_kernel_bound(DType type, const uint8_t* wrow, const float* w, const float* x, int64_t k,
                           bool packed) {
@@ -96,8 +96,9 @@ TEST(BlockMatmul, MatchesFloat64AndRowsDoNotDependOnTheBatch) {
       std::vector<Buffer> keep;
       const auto wb = random_blocks(t, m, k, rng);
       const TensorView w = be.place_weight(t.type, m, k, wb.data(), keep, WeightUse::Matmul);
-      // AVX-512 repacks Q4_K and Q6_K at load (matmul_packed_q?_k_avx512.cpp): those kernels are tested.
-      ASSERT_EQ(w.packed_rows != 0, (t.type == DType::Q4_K || t.type == DType::Q6_K) && isa == CpuIsa::Avx512);
+      // AVX-512 repacks Q5_0, Q4_K and Q6_K at load (matmul_packed*_avx512.cpp): those kernels are tested.
+      const bool repacked = t.type == DType::Q5_0 || t.type == DType::Q4_K || t.type == DType::Q6_K;
+      ASSERT_EQ(w.packed_rows != 0, repacked && isa == CpuIsa::Avx512);
       std::vector<float> xf(size_t(n * k));
       std::uniform_real_distribution<float> u(-1.0f, 1.0f);
       for (auto& v : xf) v = u(rng);
@@ -166,14 +167,14 @@ TEST(BlockMatmul, UnpackedFormEqualsTheDecode) {
     }
 }
 
-// The packed Q4_K and Q6_K layouts round-trip: every row unpacked is the row's original bytes
+// The packed Q5_0, Q4_K and Q6_K layouts round-trip: every row unpacked is the row's original bytes
 // (Q4_K's scales re-encoded in ggml's 12-byte form), including a last group padded past the
 // weight's end.
-TEST(BlockMatmul, PackedK_QuantRowsRoundTrip) {
+TEST(BlockMatmul, PackedRowsRoundTrip) {
   std::mt19937 rng(13);
   const int64_t m = 37, k = 512;
   for (const BlockType& t : kTypes) {
-    if (t.type != DType::Q4_K && t.type != DType::Q6_K) continue;
+    if (t.type != DType::Q5_0 && t.type != DType::Q4_K && t.type != DType::Q6_K) continue;
     SCOPED_TRACE(std::string(dtype_name(t.type)));
     const auto w = random_blocks(t, m, k, rng);
     std::vector<uint8_t> packed(cpu::packed_bytes(t.type, m, k));

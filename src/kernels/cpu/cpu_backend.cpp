@@ -83,6 +83,7 @@ cpu::MatmulFn CpuBackend::packed_kernel(DType dtype) const {
   switch (dtype) {
     case DType::Q4_0: return kernels_->matmul_q4_0x16_f32;
     case DType::Q8_0: return kernels_->matmul_q8_0x16_f32;
+    case DType::Q5_0: return kernels_->matmul_q5_0x16_f32;
     case DType::Q4_K: return kernels_->matmul_q4_kx16_f32;
     case DType::Q6_K: return kernels_->matmul_q6_kx16_f32;
     case DType::F32: return kernels_->matmul_f32x16_f32;

@@ -62,6 +62,7 @@ struct CpuKernels {
                                  float* s) = nullptr;
   MatmulFn matmul_q4_0x16_f32 = nullptr;
   MatmulFn matmul_q8_0x16_f32 = nullptr;
+  MatmulFn matmul_q5_0x16_f32 = nullptr;  // the same activations (Q5_0's code offset: 16)
   MatmulFn matmul_q4_kx16_f32 = nullptr;  // the same activations (Q4_K's code offset: 1)
   MatmulFn matmul_q6_kx16_f32 = nullptr;  // the same, but s per 16 codes (two per block)
   // Column-interleaved F32/F16/BF16 weights (packed_weights.h), F32 activations x: every output

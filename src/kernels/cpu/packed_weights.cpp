@@ -22,6 +22,7 @@ int packed_code_offset(DType dtype) {
     case DType::Q4_0: return 8;
     case DType::Q4_K: return 1;
     case DType::Q6_K: return 32;
+    case DType::Q5_0: return 16;
     default: return 128;
   }
 }
@@ -29,6 +30,7 @@ int packed_code_offset(DType dtype) {
 size_t packed_block_bytes(DType dtype) {
   if (dtype == DType::Q4_K) return size_t(kPackRows) * (2 * sizeof(uint16_t) + 16 + 8 * 16);
   if (dtype == DType::Q6_K) return size_t(kPackRows) * sizeof(BlockQ6_K);
+  if (dtype == DType::Q5_0) return size_t(kPackRows) * sizeof(BlockQ5_0);
   return size_t(kPackRows) * (sizeof(uint16_t) + 4 * size_t(units(dtype)));
 }
 
@@ -225,6 +227,55 @@ void unpack_q6_k_row(const void* packed, int64_t cols, int64_t row, void* dst) {
   }
 }
 
+// Q5_0: d[16], the low four bits as a packed Q4_0 block's codes, then hb[64]: hb[j * 4 + i]
+// holds the fifth bits of row j's weights 4u+i (bit 2u) and 16+4u+i (bit 2u + 1), u < 4.
+constexpr size_t k5qs = 32, k5hb = 32 + 256;
+
+void pack_q5_0_groups(const void* src, int64_t rows, int64_t cols, void* dst, int64_t g0, int64_t g1) {
+  const int64_t nb = cols / kQK;
+  const size_t pb = packed_block_bytes(DType::Q5_0);
+  for (int64_t g = g0; g < g1; ++g)
+    for (int64_t b = 0; b < nb; ++b) {
+      auto* out = static_cast<uint8_t*>(dst) + size_t(g * nb + b) * pb;
+      std::memset(out, 0, pb);  // padding rows: zero scales
+      for (int j = 0; j < kPackRows; ++j) {
+        const int64_t row = g * kPackRows + j;
+        if (row >= rows) continue;
+        BlockQ5_0 blk;  // copied: 22-byte blocks sit at any alignment
+        std::memcpy(&blk, static_cast<const uint8_t*>(src) + size_t(row * nb + b) * sizeof blk, sizeof blk);
+        std::memcpy(out + 2 * j, &blk.d, 2);
+        uint32_t qh;
+        std::memcpy(&qh, blk.qh, 4);
+        for (int u = 0; u < 4; ++u)
+          for (int i = 0; i < 4; ++i) {
+            out[k5qs + size_t(u * kPackRows + j) * 4 + size_t(i)] = blk.qs[4 * u + i];
+            const uint32_t lo = (qh >> (4 * u + i)) & 1, hi = (qh >> (16 + 4 * u + i)) & 1;
+            out[k5hb + size_t(j) * 4 + size_t(i)] |= uint8_t((lo | hi << 1) << (2 * u));
+          }
+      }
+    }
+}
+
+void unpack_q5_0_row(const void* packed, int64_t cols, int64_t row, void* dst) {
+  const int64_t nb = cols / kQK, g = row / kPackRows;
+  const int j = int(row % kPackRows);
+  const size_t pb = packed_block_bytes(DType::Q5_0);
+  for (int64_t b = 0; b < nb; ++b) {
+    const auto* in = static_cast<const uint8_t*>(packed) + size_t(g * nb + b) * pb;
+    BlockQ5_0 blk{};
+    std::memcpy(&blk.d, in + 2 * j, 2);
+    uint32_t qh = 0;
+    for (int u = 0; u < 4; ++u)
+      for (int i = 0; i < 4; ++i) {
+        blk.qs[4 * u + i] = in[k5qs + size_t(u * kPackRows + j) * 4 + size_t(i)];
+        const uint32_t h = in[k5hb + size_t(j) * 4 + size_t(i)] >> (2 * u);
+        qh |= (h & 1) << (4 * u + i) | ((h >> 1) & 1) << (16 + 4 * u + i);
+      }
+    std::memcpy(blk.qh, &qh, 4);
+    std::memcpy(static_cast<uint8_t*>(dst) + size_t(b) * sizeof blk, &blk, sizeof blk);
+  }
+}
+
 }  // namespace
 
 void pack_row_groups(DType dtype, const void* src, int64_t rows, int64_t cols, void* dst,
@@ -232,6 +283,7 @@ void pack_row_groups(DType dtype, const void* src, int64_t rows, int64_t cols, v
   if (packed_float(dtype)) return pack_float_groups(dtype, src, rows, cols, dst, g0, g1);
   if (dtype == DType::Q4_K) return pack_q4_k_groups(src, rows, cols, dst, g0, g1);
   if (dtype == DType::Q6_K) return pack_q6_k_groups(src, rows, cols, dst, g0, g1);
+  if (dtype == DType::Q5_0) return pack_q5_0_groups(src, rows, cols, dst, g0, g1);
   const int64_t nb = cols / kQK;
   const int u_n = units(dtype);
   const size_t sb = src_block_bytes(dtype), pb = packed_block_bytes(dtype);
@@ -271,6 +323,7 @@ void unpack_row(DType dtype, const void* packed, int64_t cols, int64_t row, void
   }
   if (dtype == DType::Q4_K) return unpack_q4_k_row(packed, cols, row, dst);
   if (dtype == DType::Q6_K) return unpack_q6_k_row(packed, cols, row, dst);
+  if (dtype == DType::Q5_0) return unpack_q5_0_row(packed, cols, row, dst);
   const int64_t nb = cols / kQK, g = row / kPackRows;
   const int j = int(row % kPackRows), u_n = units(dtype);
   const size_t sb = src_block_bytes(dtype), pb = packed_block_bytes(dtype);

@@ -22,6 +22,10 @@
 // so a sub-block multiplies like a Q4_0 block (weight = d sc q - dmin mn, q = 0..15); the
 // decoded scales cost 2.8 % more bytes than the GGUF super-blocks.
 //
+// Q5_0 (k % 32 == 0), per group g and block b (as many bytes as the 16 GGUF blocks): d[16],
+// the low four bits as Q4_0's qs[], then hb[64], hb[j * 4 + i] holding the fifth bits of row j's
+// weights 4u+i (bit 2u) and 16+4u+i (bit 2u + 1) for u < 4 (weight = d (q - 16)).
+//
 // Q6_K (k % 256 == 0), per group g and super-block b (as many bytes as the 16 GGUF blocks):
 //   uint16_t d[16];             the 16 rows' F16 scales
 //   int8_t   sc[16][16];        scale of sub-block s (16 weights), row j
@@ -46,10 +50,10 @@ namespace llmpipe::cpu {
 inline constexpr int kPackRows = 16;
 
 bool packed_float(DType dtype);  // F32, F16, BF16: the column layout above
-// Q4_0 / Q8_0 / Q4_K / Q6_K only: offset of the stored codes (8 for Q4_0, 128 for Q8_0, 32 for
-// Q6_K; Q4_K: 1, its activation term being dmin * mn * d_x * Σ codes, see quantize_row_q8_packed).
+// Q4_0 / Q8_0 / Q5_0 / Q4_K / Q6_K only: offset of the stored codes (8 for Q4_0, 128 for Q8_0,
+// 16 for Q5_0, 32 for Q6_K; Q4_K: 1, its activation term being dmin * mn * d_x * Σ codes, see quantize_row_q8_packed).
 int packed_code_offset(DType dtype);
-// Q4_0 / Q8_0: bytes of one packed block of 16 rows (2 * 16 + the 16 rows' codes); Q4_K, Q6_K:
+// Q4_0 / Q8_0 / Q5_0: bytes of one packed block of 16 rows (2 * 16 + the 16 rows' codes); Q4_K, Q6_K:
 // of one packed super-block of 16 rows.
 size_t packed_block_bytes(DType dtype);
 // Bytes of the packed form of a [rows, cols] weight (rows rounded up to 16).
@@ -57,7 +61,7 @@ size_t packed_bytes(DType dtype, int64_t rows, int64_t cols);
 
 // Packs row groups [g0, g1) of the row-major weight `src` ([rows, cols], GGUF blocks) into
 // `dst` (packed_bytes in all); disjoint group ranges may be packed in parallel.
-// Precondition: cols % 32 == 0 for Q4_0 / Q8_0, cols % 256 == 0 for Q4_K / Q6_K.
+// Precondition: cols % 32 == 0 for Q4_0 / Q8_0 / Q5_0, cols % 256 == 0 for Q4_K / Q6_K.
 void pack_row_groups(DType dtype, const void* src, int64_t rows, int64_t cols, void* dst,
                      int64_t g0, int64_t g1);
 

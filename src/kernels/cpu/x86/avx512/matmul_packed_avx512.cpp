@@ -1,4 +1,4 @@
-// Q4_0 / Q8_0 matmuls on row-interleaved weights (packed_weights.h), AVX-512 VNNI.
+// Q4_0 / Q8_0 / Q5_0 matmuls on row-interleaved weights (packed_weights.h), AVX-512 VNNI.
 //
 // Per packed block (16 weight rows x 32 weights) and activation row: 8 vpdpbusd, each taking
 // one 64-byte vector of codes (unit u of the 16 rows) and 4 activation codes broadcast to all
@@ -31,9 +31,6 @@ constexpr int kPrefetchBlocks = 32;
 // or four groups were no better than two (a kernel-only benchmark).
 constexpr int kDecodeGroups = 2;
 
-template <DType T>
-constexpr int kUnits = T == DType::Q4_0 ? 4 : 8;  // 64-byte code vectors per packed block
-
 int32_t load_i32(const int8_t* p) {
   int32_t v;
   std::memcpy(&v, p, sizeof v);
@@ -43,12 +40,24 @@ int32_t load_i32(const int8_t* p) {
 // The 8 code vectors of one packed block, vector u pairing with activation codes 4u..4u+3.
 template <DType T>
 void unpack(const uint8_t* qs, __m512i w[8]) {
-  if constexpr (T == DType::Q4_0) {
+  if constexpr (T == DType::Q4_0 || T == DType::Q5_0) {
     const __m512i low = _mm512_set1_epi8(0x0f);
     for (int u = 0; u < 4; ++u) {
       const __m512i v = _mm512_loadu_si512(qs + 64 * u);
       w[u] = _mm512_and_si512(v, low);                            // weights 4u..4u+3
       w[u + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);  // weights 16+4u..16+4u+3
+    }
+    if constexpr (T == DType::Q5_0) {  // the fifth bits: bits 2u and 2u + 1 of each hb byte
+      const __m512i h = _mm512_loadu_si512(qs + 256);
+      const __m512i bit4 = _mm512_set1_epi8(0x10);
+      w[0] = _mm512_or_si512(w[0], _mm512_and_si512(_mm512_slli_epi16(h, 4), bit4));
+      w[4] = _mm512_or_si512(w[4], _mm512_and_si512(_mm512_slli_epi16(h, 3), bit4));
+      w[1] = _mm512_or_si512(w[1], _mm512_and_si512(_mm512_slli_epi16(h, 2), bit4));
+      w[5] = _mm512_or_si512(w[5], _mm512_and_si512(_mm512_slli_epi16(h, 1), bit4));
+      w[2] = _mm512_or_si512(w[2], _mm512_and_si512(h, bit4));
+      w[6] = _mm512_or_si512(w[6], _mm512_and_si512(_mm512_srli_epi16(h, 1), bit4));
+      w[3] = _mm512_or_si512(w[3], _mm512_and_si512(_mm512_srli_epi16(h, 2), bit4));
+      w[7] = _mm512_or_si512(w[7], _mm512_and_si512(_mm512_srli_epi16(h, 3), bit4));
     }
   } else {
     for (int u = 0; u < 8; ++u) w[u] = _mm512_loadu_si512(qs + 64 * u);
@@ -196,6 +205,9 @@ void matmul_q4_0x16_f32(const MatmulArgs& a, int64_t m0, int64_t m1) {
 }
 void matmul_q8_0x16_f32(const MatmulArgs& a, int64_t m0, int64_t m1) {
   matmul_packed<DType::Q8_0>(a, m0, m1);
+}
+void matmul_q5_0x16_f32(const MatmulArgs& a, int64_t m0, int64_t m1) {
+  matmul_packed<DType::Q5_0>(a, m0, m1);
 }
 
 }  // namespace llmpipe::cpu::avx512

@@ -16,6 +16,7 @@
 
 #include "core/quant_blocks.h"
 #include "kernels/cpu/packed_weights.h"
+#include "kernels/cpu/x86/avx512/packed_super_avx512.h"
 #include "kernels/cpu/x86/isa_kernels.h"
 
 namespace llmpipe::cpu::avx512 {
@@ -44,7 +45,7 @@ __m512 load_u8x16(const uint8_t* p) {
 
 // acc[r] (lane j: weight row j) += activation row r . the 16 rows, over super-blocks [0, nb).
 template <int R>
-void tile(const uint8_t* group, int64_t nb, const int8_t* xq, const float* xd, const float* xs,
+void q4_k_tile(const uint8_t* group, int64_t nb, const int8_t* xq, const float* xd, const float* xs,
           int64_t k, float* y, int64_t ldy, __mmask16 rows) {
   const __m512i low = _mm512_set1_epi8(0x0f);
   __m512 acc[R];
@@ -81,39 +82,21 @@ void tile(const uint8_t* group, int64_t nb, const int8_t* xq, const float* xd, c
   for (int r = 0; r < R; ++r) _mm512_mask_storeu_ps(y + r * ldy, rows, acc[r]);
 }
 
-template <int R>
-void tail_tile(int rem, const uint8_t* group, int64_t nb, const int8_t* xq, const float* xd,
-               const float* xs, int64_t k, float* y, int64_t ldy, __mmask16 rows) {
-  if constexpr (R > 0) {
-    if (rem == R) return tile<R>(group, nb, xq, xd, xs, k, y, ldy, rows);
-    tail_tile<R - 1>(rem, group, nb, xq, xd, xs, k, y, ldy, rows);
+struct PackedQ4K {
+  static constexpr size_t kSuperBytes = avx512::kSuperBytes;
+  static constexpr int kSumsPerBlock = 1;
+  static constexpr int kTileRows = avx512::kTileRows;
+  template <int R>
+  static void tile(const uint8_t* group, int64_t nb, const int8_t* xq, const float* xd,
+                   const float* xs, int64_t k, float* y, int64_t ldy, __mmask16 rows) {
+    q4_k_tile<R>(group, nb, xq, xd, xs, k, y, ldy, rows);
   }
-}
+};
 
 }  // namespace
 
 void matmul_q4_kx16_f32(const MatmulArgs& a, int64_t m0, int64_t m1) {
-  const int64_t k = a.k, nb = k / kQK_K;
-  const size_t group_bytes = size_t(nb) * kSuperBytes;
-  // Activation rows per pass: their codes (~512 KiB) stay in L2 while this thread's weight
-  // groups stream past once.
-  int64_t chunk = ((int64_t(1) << 19) / k) / kTileRows * kTileRows;
-  if (chunk < kTileRows) chunk = kTileRows;
-  for (int64_t c0 = 0; c0 < a.n; c0 += chunk) {
-    const int64_t c1 = c0 + chunk < a.n ? c0 + chunk : a.n;
-    for (int64_t m = m0; m < m1; m += kPackRows) {
-      const uint8_t* group = a.w + size_t(m / kPackRows) * group_bytes;
-      const __mmask16 rows = head_mask16(m1 - m);
-      float* y = a.y + m;
-      int64_t t = c0;
-      for (; t + kTileRows <= c1; t += kTileRows)
-        tile<kTileRows>(group, nb, a.xq + t * k, a.xd + t * (k / kQK), a.xs + t * (k / kQK), k,
-                        y + t * a.ldy, a.ldy, rows);
-      if (t < c1)
-        tail_tile<kTileRows - 1>(int(c1 - t), group, nb, a.xq + t * k, a.xd + t * (k / kQK),
-                                 a.xs + t * (k / kQK), k, y + t * a.ldy, a.ldy, rows);
-    }
-  }
+  matmul_packed_super<PackedQ4K>(a, m0, m1);
 }
 
 }  // namespace llmpipe::cpu::avx512

@@ -39,7 +39,7 @@ namespace llmpipe::cpu {
 
 namespace {
 
-inline constexpr int kGroup = 256;        // weights per unpacked group
+inline constexpr int kGroup = 256;  // weights per unpacked group
 inline constexpr int kGroupSubs = kGroup / 16;
 
 struct UnpackedGroup {
@@ -62,8 +62,8 @@ LLMPIPE_UNPACK_INLINE float half(uint16_t h) {
 // out[2j] = out[2j + 1] = scale * sign * b[j], j < 8: one value per 32 weights, as d16 / m16.
 LLMPIPE_UNPACK_INLINE void fill_pairs(const uint8_t b[8], float scale, float* out) {
 #if defined(__AVX2__)
-  const __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(
-                                     reinterpret_cast<const __m128i*>(b)))),
+  const __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(
+                                     _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b)))),
                                  _mm256_set1_ps(scale));
   _mm256_storeu_ps(out, _mm256_permutevar8x32_ps(f, _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3)));
   _mm256_storeu_ps(out + 8, _mm256_permutevar8x32_ps(f, _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7)));
@@ -73,7 +73,8 @@ LLMPIPE_UNPACK_INLINE void fill_pairs(const uint8_t b[8], float scale, float* ou
 }
 
 // codes[j] = table[nibble j] for 16 nibbles given as bytes (values 0..15).
-LLMPIPE_UNPACK_INLINE void lookup16(const uint8_t table[16], const uint8_t* nibbles, uint8_t* codes) {
+LLMPIPE_UNPACK_INLINE void lookup16(const uint8_t table[16], const uint8_t* nibbles,
+                                    uint8_t* codes) {
 #if defined(__SSSE3__)
   const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(table));
   const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(nibbles));
@@ -114,7 +115,9 @@ LLMPIPE_UNPACK_INLINE void codes5_32(const uint8_t* qs, const uint8_t* qh, uint8
   for (int j = 0; j < 32; ++j) codes[j] |= uint8_t(((h >> j) & 1) << 4);
 }
 
-LLMPIPE_UNPACK_INLINE void fill2(float* p, float v) { p[0] = p[1] = v; }  // one scale for 32 weights
+LLMPIPE_UNPACK_INLINE void fill2(float* p, float v) {
+  p[0] = p[1] = v;
+}  // one scale for 32 weights
 
 // One block: its codes at `codes`, its d and m at `d` / `m` (kElems / 16 entries each).
 template <typename Block>
@@ -154,7 +157,8 @@ struct Unpack<BlockQ5_1> {
 template <>
 struct Unpack<BlockIQ4_NL> {
   static constexpr int kElems = 32, kMaxCode = 241;
-  LLMPIPE_UNPACK_INLINE static void block(const BlockIQ4_NL& b, uint8_t* codes, float* d, float* m) {
+  LLMPIPE_UNPACK_INLINE static void block(const BlockIQ4_NL& b, uint8_t* codes, float* d,
+                                          float* m) {
     iq4_codes32(b.qs, codes);
     const float dd = half(b.d);
     fill2(d, dd);
@@ -211,7 +215,7 @@ LLMPIPE_UNPACK_INLINE void k4_scales(const uint8_t* sc, float dd, float dmin, fl
   uint32_t w[3];
   std::memcpy(w, sc, sizeof w);
   const uint32_t six = 0x3f3f3f3fu, four = 0x0f0f0f0fu, two = 0x03030303u;
-  const uint32_t v[4] = {w[0] & six, (w[2] & four) | ((w[0] >> 6) & two) << 4,  // scales
+  const uint32_t v[4] = {w[0] & six, (w[2] & four) | ((w[0] >> 6) & two) << 4,          // scales
                          w[1] & six, ((w[2] >> 4) & four) | ((w[1] >> 6) & two) << 4};  // mins
   uint8_t b[16];
   std::memcpy(b, v, sizeof b);
@@ -274,7 +278,8 @@ struct Unpack<BlockQ6_K> {
 template <>
 struct Unpack<BlockIQ4_XS> {
   static constexpr int kElems = 256, kMaxCode = 241;
-  LLMPIPE_UNPACK_INLINE static void block(const BlockIQ4_XS& b, uint8_t* codes, float* d, float* m) {
+  LLMPIPE_UNPACK_INLINE static void block(const BlockIQ4_XS& b, uint8_t* codes, float* d,
+                                          float* m) {
     const float dd = half(b.d);
     uint8_t sc[8];  // the 6-bit scales, offset by 32
     for (int j = 0; j < 8; ++j) {
@@ -297,14 +302,16 @@ inline constexpr int kBlocksPerGroup = kGroup / Unpack<Block>::kElems;
 // Group `g` of a row of `nb` blocks (GGUF layout, at `row`) into `out`. Blocks have alignment 2
 // and every block size is even, so the blocks of a GGUF tensor (32-byte aligned) are aligned.
 template <typename Block>
-LLMPIPE_UNPACK_INLINE void unpack_group(const uint8_t* row, int64_t nb, int64_t g, UnpackedGroup& out) {
+LLMPIPE_UNPACK_INLINE void unpack_group(const uint8_t* row, int64_t nb, int64_t g,
+                                        UnpackedGroup& out) {
   using U = Unpack<Block>;
   constexpr int kPer = kBlocksPerGroup<Block>;
   const auto* blocks = reinterpret_cast<const Block*>(row) + g * kPer;
   const int64_t left = nb - g * kPer;
   const int n = left < kPer ? int(left) : kPer;
   for (int i = 0; i < n; ++i)
-    U::block(blocks[i], out.codes + i * U::kElems, out.d + i * (U::kElems / 16), out.m + i * (U::kElems / 16));
+    U::block(blocks[i], out.codes + i * U::kElems, out.d + i * (U::kElems / 16),
+             out.m + i * (U::kElems / 16));
   if (n < kPer) {  // the row's last group of 32-blocks: zero weights
     std::memset(out.codes + n * U::kElems, 0, size_t(kGroup - n * U::kElems));
     for (int s = n * (U::kElems / 16); s < kGroupSubs; ++s) out.d[s] = out.m[s] = 0.0f;

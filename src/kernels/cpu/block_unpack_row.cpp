@@ -23,7 +23,8 @@ void unpack_row_as(const void* src, int64_t k, uint8_t* codes, float* d16, float
 
 }  // namespace
 
-void unpack_row_codes(DType type, const void* src, int64_t k, uint8_t* codes, float* d16, float* m16) {
+void unpack_row_codes(DType type, const void* src, int64_t k, uint8_t* codes, float* d16,
+                      float* m16) {
   const int64_t bs = dtype_block_size(type);
   LLMPIPE_CHECK(k >= 0 && k % bs == 0, "unpack ", dtype_name(type), ": a row of ", k,
                 " elements is not whole blocks of ", bs);

@@ -157,7 +157,8 @@ void CpuBackend::matmul(TensorView out, TensorView in, TensorView w) {
                 "matmul: [", in.rows, ", ", in.cols, "] x [", w.rows, ", ", w.cols, "]ᵀ -> [",
                 out.rows, ", ", out.cols, "]");
   if (cpu::decoded_by_blocks(w.dtype) && w.packed_rows == 0) {
-    if (const cpu::MatmulFn fn = kernels_->matmul_blocks_f32[int(w.dtype)]) return matmul_blocks(out, in, w, fn);
+    if (const cpu::MatmulFn fn = kernels_->matmul_blocks_f32[int(w.dtype)])
+      return matmul_blocks(out, in, w, fn);
     return matmul_decoded(out, in, w);
   }
   const cpu::MatmulFn fn = w.packed_rows ? packed_kernel(w.dtype) : row_major_kernel(w.dtype);
@@ -264,14 +265,15 @@ void CpuBackend::matmul_quantized(TensorView out, TensorView in, TensorView w, c
   LLMPIPE_CHECK(k % kQK == 0, "matmul: quantized weights need k % 32 == 0, k = ", k);
   if (act_q_.size() < size_t(n * k)) act_q_.resize(size_t(n * k));
   if (act_d_.size() < size_t(n * nb)) act_d_.resize(size_t(n * nb));
-  if (packed && act_s_.size() < size_t(2 * n * nb)) act_s_.resize(size_t(2 * n * nb));  // Q6_K: per 16
+  const int64_t s_per_row = packed ? cpu::packed_sums_per_block(w.dtype) * nb : 0;
+  if (act_s_.size() < size_t(n * s_per_row)) act_s_.resize(size_t(n * s_per_row));
   const auto* x = static_cast<const float*>(in.data);
-  const int64_t s_per_row = w.dtype == DType::Q6_K ? 2 * nb : nb;
   auto quantize = [&](int64_t r0, int64_t r1, int) {
     for (int64_t r = r0; r < r1; ++r) {
       int8_t* qs = act_q_.data() + r * k;
       float* d = act_d_.data() + r * nb;
-      if (packed) kernels_->quantize_row_q8_packed(w.dtype, x + r * k, k, qs, d, act_s_.data() + r * s_per_row);
+      if (packed)
+        kernels_->quantize_row_q8_packed(w.dtype, x + r * k, k, qs, d, act_s_.data() + r * s_per_row);
       else kernels_->quantize_row_q8(w.dtype, x + r * k, k, qs, d);
     }
   };

@@ -27,6 +27,8 @@ int packed_code_offset(DType dtype) {
   }
 }
 
+int packed_sums_per_block(DType dtype) { return dtype == DType::Q6_K ? 2 : 1; }
+
 size_t packed_block_bytes(DType dtype) {
   if (dtype == DType::Q4_K) return size_t(kPackRows) * (2 * sizeof(uint16_t) + 16 + 8 * 16);
   if (dtype == DType::Q6_K) return size_t(kPackRows) * sizeof(BlockQ6_K);
@@ -94,63 +96,41 @@ void q4_k_scale_min(const uint8_t* sc, int j, uint8_t& scale, uint8_t& min) {
   min = uint8_t(j < 4 ? sc[j + 4] & 63 : (sc[j + 4] >> 4) | ((sc[j] >> 6) << 4));
 }
 
-void pack_q4_k_groups(const void* src, int64_t rows, int64_t cols, void* dst, int64_t g0, int64_t g1) {
-  const int64_t nb = cols / kQK_K;
-  const size_t pb = packed_block_bytes(DType::Q4_K);
-  for (int64_t g = g0; g < g1; ++g)
-    for (int64_t b = 0; b < nb; ++b) {
-      auto* out = static_cast<uint8_t*>(dst) + size_t(g * nb + b) * pb;
-      std::memset(out, 0, pb);  // padding rows: zero scales and codes
-      for (int j = 0; j < kPackRows; ++j) {
-        const int64_t row = g * kPackRows + j;
-        if (row >= rows) continue;
-        BlockQ4_K blk;  // copied: rows of a file mapping keep blocks at any alignment
-        std::memcpy(&blk, static_cast<const uint8_t*>(src) + size_t(row * nb + b) * sizeof blk, sizeof blk);
-        std::memcpy(out + kKd + 2 * j, &blk.d, 2);
-        std::memcpy(out + kKdmin + 2 * j, &blk.dmin, 2);
-        for (int s = 0; s < 8; ++s) {
-          q4_k_scale_min(blk.scales, s, out[kKsc + 16 * s + j], out[kKmn + 16 * s + j]);
-          uint8_t q[16];
-          q4_k_sub_as_q4_0(blk, s, q);
-          for (int u = 0; u < 4; ++u)
-            for (int i = 0; i < 4; ++i) out[kKqs + 256 * s + (u * kPackRows + j) * 4 + i] = q[4 * u + i];
-        }
-      }
-    }
+void put_q4_k(uint8_t* out, int j, const BlockQ4_K& blk) {
+  std::memcpy(out + kKd + 2 * j, &blk.d, 2);
+  std::memcpy(out + kKdmin + 2 * j, &blk.dmin, 2);
+  for (int s = 0; s < 8; ++s) {
+    q4_k_scale_min(blk.scales, s, out[kKsc + 16 * s + j], out[kKmn + 16 * s + j]);
+    uint8_t q[16];
+    q4_k_sub_as_q4_0(blk, s, q);
+    for (int u = 0; u < 4; ++u)
+      for (int i = 0; i < 4; ++i) out[kKqs + 256 * s + (u * kPackRows + j) * 4 + i] = q[4 * u + i];
+  }
 }
 
-// Row j of a packed Q4_K group back to GGUF super-blocks. The 6-bit scales are re-encoded in
-// ggml's 12-byte form, so the row's bytes are the original ones.
-void unpack_q4_k_row(const void* packed, int64_t cols, int64_t row, void* dst) {
-  const int64_t nb = cols / kQK_K, g = row / kPackRows;
-  const int j = int(row % kPackRows);
-  const size_t pb = packed_block_bytes(DType::Q4_K);
-  for (int64_t b = 0; b < nb; ++b) {
-    const auto* in = static_cast<const uint8_t*>(packed) + size_t(g * nb + b) * pb;
-    BlockQ4_K blk{};
-    std::memcpy(&blk.d, in + kKd + 2 * j, 2);
-    std::memcpy(&blk.dmin, in + kKdmin + 2 * j, 2);
-    for (int s = 0; s < 8; ++s) {
-      const uint8_t sc = in[kKsc + 16 * s + j], mn = in[kKmn + 16 * s + j];
-      if (s < 4) {
-        blk.scales[s] = uint8_t((blk.scales[s] & 0xc0) | sc);
-        blk.scales[s + 4] = uint8_t((blk.scales[s + 4] & 0xc0) | mn);
-      } else {
-        blk.scales[s + 4] = uint8_t((sc & 0x0f) | (mn & 0x0f) << 4);
-        blk.scales[s - 4] = uint8_t(blk.scales[s - 4] | (sc >> 4) << 6);
-        blk.scales[s] = uint8_t(blk.scales[s] | (mn >> 4) << 6);
-      }
-      uint8_t q[16];
-      for (int u = 0; u < 4; ++u)
-        for (int i = 0; i < 4; ++i) q[4 * u + i] = in[kKqs + 256 * s + (u * kPackRows + j) * 4 + i];
-      uint8_t* out = blk.qs + 32 * (s / 2);
-      const int shift = 4 * (s % 2);
-      for (int e = 0; e < 16; ++e) {
-        out[e] = uint8_t(out[e] | (q[e] & 0x0f) << shift);
-        out[e + 16] = uint8_t(out[e + 16] | (q[e] >> 4) << shift);
-      }
+// The 6-bit scales are re-encoded in ggml's 12-byte form, so the row's bytes are the original ones.
+void get_q4_k(const uint8_t* in, int j, BlockQ4_K& blk) {
+  std::memcpy(&blk.d, in + kKd + 2 * j, 2);
+  std::memcpy(&blk.dmin, in + kKdmin + 2 * j, 2);
+  for (int s = 0; s < 8; ++s) {
+    const uint8_t sc = in[kKsc + 16 * s + j], mn = in[kKmn + 16 * s + j];
+    if (s < 4) {
+      blk.scales[s] = uint8_t((blk.scales[s] & 0xc0) | sc);
+      blk.scales[s + 4] = uint8_t((blk.scales[s + 4] & 0xc0) | mn);
+    } else {
+      blk.scales[s + 4] = uint8_t((sc & 0x0f) | (mn & 0x0f) << 4);
+      blk.scales[s - 4] = uint8_t(blk.scales[s - 4] | (sc >> 4) << 6);
+      blk.scales[s] = uint8_t(blk.scales[s] | (mn >> 4) << 6);
     }
-    std::memcpy(static_cast<uint8_t*>(dst) + size_t(b) * sizeof blk, &blk, sizeof blk);
+    uint8_t q[16];
+    for (int u = 0; u < 4; ++u)
+      for (int i = 0; i < 4; ++i) q[4 * u + i] = in[kKqs + 256 * s + (u * kPackRows + j) * 4 + i];
+    uint8_t* out = blk.qs + 32 * (s / 2);
+    const int shift = 4 * (s % 2);
+    for (int e = 0; e < 16; ++e) {
+      out[e] = uint8_t(out[e] | (q[e] & 0x0f) << shift);
+      out[e + 16] = uint8_t(out[e + 16] | (q[e] >> 4) << shift);
+    }
   }
 }
 
@@ -167,63 +147,43 @@ int q6_k_code(const BlockQ6_K& b, int e) {
   return low | high << 4;
 }
 
-void pack_q6_k_groups(const void* src, int64_t rows, int64_t cols, void* dst, int64_t g0, int64_t g1) {
-  const int64_t nb = cols / kQK_K;
-  const size_t pb = packed_block_bytes(DType::Q6_K);
-  for (int64_t g = g0; g < g1; ++g)
-    for (int64_t b = 0; b < nb; ++b) {
-      auto* out = static_cast<uint8_t*>(dst) + size_t(g * nb + b) * pb;
-      std::memset(out, 0, pb);  // padding rows: zero scales
-      for (int j = 0; j < kPackRows; ++j) {
-        const int64_t row = g * kPackRows + j;
-        if (row >= rows) continue;
-        BlockQ6_K blk;  // copied: 210-byte blocks sit at any alignment
-        std::memcpy(&blk, static_cast<const uint8_t*>(src) + size_t(row * nb + b) * sizeof blk, sizeof blk);
-        std::memcpy(out + k6d + 2 * j, &blk.d, 2);
-        for (int s = 0; s < 16; ++s) out[k6sc + 16 * s + j] = uint8_t(blk.scales[s]);
-        for (int t = 0; t < 8; ++t) {
-          uint8_t* nib = out + k6sub + k6sub_bytes * size_t(t);
-          uint8_t* hb = nib + 256;
-          for (int u = 0; u < 4; ++u)
-            for (int i = 0; i < 4; ++i) {
-              const int lo = q6_k_code(blk, 32 * t + 4 * u + i), hi = q6_k_code(blk, 32 * t + 16 + 4 * u + i);
-              const size_t at = size_t(u * kPackRows + j) * 4 + size_t(i);
-              nib[at] = uint8_t((lo & 0x0f) | (hi & 0x0f) << 4);
-              // Units 2p and 2p + 1 share vector p of top bits: 2 bits each for the unit's low-
-              // and high-nibble weight, unit 2p in bits 0-3, unit 2p + 1 in bits 4-7.
-              const size_t hat = size_t(u / 2) * 64 + size_t(j) * 4 + size_t(i);
-              hb[hat] = uint8_t(hb[hat] | ((lo >> 4) | (hi >> 4) << 2) << (4 * (u % 2)));
-            }
-        }
+void put_q6_k(uint8_t* out, int j, const BlockQ6_K& blk) {
+  std::memcpy(out + k6d + 2 * j, &blk.d, 2);
+  for (int s = 0; s < 16; ++s) out[k6sc + 16 * s + j] = uint8_t(blk.scales[s]);
+  for (int t = 0; t < 8; ++t) {
+    uint8_t* nib = out + k6sub + k6sub_bytes * size_t(t);
+    uint8_t* hb = nib + 256;
+    for (int u = 0; u < 4; ++u)
+      for (int i = 0; i < 4; ++i) {
+        const int lo = q6_k_code(blk, 32 * t + 4 * u + i), hi = q6_k_code(blk, 32 * t + 16 + 4 * u + i);
+        nib[size_t(u * kPackRows + j) * 4 + size_t(i)] = uint8_t((lo & 0x0f) | (hi & 0x0f) << 4);
+        // Units 2p and 2p + 1 share vector p of top bits: 2 bits each for the unit's low- and
+        // high-nibble weight, unit 2p in bits 0-3, unit 2p + 1 in bits 4-7.
+        const size_t hat = size_t(u / 2) * 64 + size_t(j) * 4 + size_t(i);
+        hb[hat] = uint8_t(hb[hat] | ((lo >> 4) | (hi >> 4) << 2) << (4 * (u % 2)));
       }
-    }
+  }
 }
 
-void unpack_q6_k_row(const void* packed, int64_t cols, int64_t row, void* dst) {
-  const int64_t nb = cols / kQK_K, g = row / kPackRows;
-  const int j = int(row % kPackRows);
-  const size_t pb = packed_block_bytes(DType::Q6_K);
-  for (int64_t b = 0; b < nb; ++b) {
-    const auto* in = static_cast<const uint8_t*>(packed) + size_t(g * nb + b) * pb;
-    BlockQ6_K blk{};
-    std::memcpy(&blk.d, in + k6d + 2 * j, 2);
-    for (int s = 0; s < 16; ++s) blk.scales[s] = int8_t(in[k6sc + 16 * s + j]);
-    for (int t = 0; t < 8; ++t) {
-      const uint8_t* nib = in + k6sub + k6sub_bytes * size_t(t);
-      const uint8_t* hb = nib + 256;
-      for (int u = 0; u < 4; ++u)
-        for (int i = 0; i < 4; ++i) {
-          const uint8_t n = nib[size_t(u * kPackRows + j) * 4 + size_t(i)];
-          const int h = hb[size_t(u / 2) * 64 + size_t(j) * 4 + size_t(i)] >> (4 * (u % 2));
-          const int codes[2] = {(n & 0x0f) | (h & 3) << 4, (n >> 4) | ((h >> 2) & 3) << 4};
-          for (int which = 0; which < 2; ++which) {
-            const int e = 32 * t + 16 * which + 4 * u + i, half = e / 128, r = e % 128;
-            blk.ql[half * 64 + r % 64] = uint8_t(blk.ql[half * 64 + r % 64] | (codes[which] & 0x0f) << (4 * (r / 64)));
-            blk.qh[half * 32 + r % 32] = uint8_t(blk.qh[half * 32 + r % 32] | (codes[which] >> 4) << (2 * (r / 32)));
-          }
+void get_q6_k(const uint8_t* in, int j, BlockQ6_K& blk) {
+  std::memcpy(&blk.d, in + k6d + 2 * j, 2);
+  for (int s = 0; s < 16; ++s) blk.scales[s] = int8_t(in[k6sc + 16 * s + j]);
+  for (int t = 0; t < 8; ++t) {
+    const uint8_t* nib = in + k6sub + k6sub_bytes * size_t(t);
+    const uint8_t* hb = nib + 256;
+    for (int u = 0; u < 4; ++u)
+      for (int i = 0; i < 4; ++i) {
+        const uint8_t n = nib[size_t(u * kPackRows + j) * 4 + size_t(i)];
+        const int h = hb[size_t(u / 2) * 64 + size_t(j) * 4 + size_t(i)] >> (4 * (u % 2));
+        const int codes[2] = {(n & 0x0f) | (h & 3) << 4, (n >> 4) | ((h >> 2) & 3) << 4};
+        for (int which = 0; which < 2; ++which) {
+          const int e = 32 * t + 16 * which + 4 * u + i, half = e / 128, r = e % 128;
+          uint8_t& ql = blk.ql[half * 64 + r % 64];
+          uint8_t& qh = blk.qh[half * 32 + r % 32];
+          ql = uint8_t(ql | (codes[which] & 0x0f) << (4 * (r / 64)));
+          qh = uint8_t(qh | (codes[which] >> 4) << (2 * (r / 32)));
         }
-    }
-    std::memcpy(static_cast<uint8_t*>(dst) + size_t(b) * sizeof blk, &blk, sizeof blk);
+      }
   }
 }
 
@@ -231,47 +191,61 @@ void unpack_q6_k_row(const void* packed, int64_t cols, int64_t row, void* dst) {
 // holds the fifth bits of row j's weights 4u+i (bit 2u) and 16+4u+i (bit 2u + 1), u < 4.
 constexpr size_t k5qs = 32, k5hb = 32 + 256;
 
-void pack_q5_0_groups(const void* src, int64_t rows, int64_t cols, void* dst, int64_t g0, int64_t g1) {
-  const int64_t nb = cols / kQK;
-  const size_t pb = packed_block_bytes(DType::Q5_0);
+void put_q5_0(uint8_t* out, int j, const BlockQ5_0& blk) {
+  std::memcpy(out + 2 * j, &blk.d, 2);
+  uint32_t qh;
+  std::memcpy(&qh, blk.qh, 4);
+  for (int u = 0; u < 4; ++u)
+    for (int i = 0; i < 4; ++i) {
+      out[k5qs + size_t(u * kPackRows + j) * 4 + size_t(i)] = blk.qs[4 * u + i];
+      const uint32_t lo = (qh >> (4 * u + i)) & 1, hi = (qh >> (16 + 4 * u + i)) & 1;
+      out[k5hb + size_t(j) * 4 + size_t(i)] |= uint8_t((lo | hi << 1) << (2 * u));
+    }
+}
+
+void get_q5_0(const uint8_t* in, int j, BlockQ5_0& blk) {
+  std::memcpy(&blk.d, in + 2 * j, 2);
+  uint32_t qh = 0;
+  for (int u = 0; u < 4; ++u)
+    for (int i = 0; i < 4; ++i) {
+      blk.qs[4 * u + i] = in[k5qs + size_t(u * kPackRows + j) * 4 + size_t(i)];
+      const uint32_t h = in[k5hb + size_t(j) * 4 + size_t(i)] >> (2 * u);
+      qh |= (h & 1) << (4 * u + i) | ((h >> 1) & 1) << (16 + 4 * u + i);
+    }
+  std::memcpy(blk.qh, &qh, 4);
+}
+
+// The loops of the layouts that pack one GGUF block per row into one packed block (Q5_0, Q4_K,
+// Q6_K): every block of rows [16 g0, 16 g1) is copied out (blocks of 22 or 210 bytes sit at any
+// alignment in a file mapping) and handed to put(out, j, block), out the group's packed block,
+// zeroed first so that padding rows stay zero.
+template <typename Block>
+void pack_blocks(DType dtype, const void* src, int64_t rows, int64_t cols, void* dst, int64_t g0,
+                 int64_t g1, void (*put)(uint8_t*, int, const Block&)) {
+  const int64_t nb = cols / dtype_block_size(dtype);
+  const size_t pb = packed_block_bytes(dtype);
   for (int64_t g = g0; g < g1; ++g)
     for (int64_t b = 0; b < nb; ++b) {
       auto* out = static_cast<uint8_t*>(dst) + size_t(g * nb + b) * pb;
-      std::memset(out, 0, pb);  // padding rows: zero scales
-      for (int j = 0; j < kPackRows; ++j) {
+      std::memset(out, 0, pb);
+      for (int j = 0; j < kPackRows && g * kPackRows + j < rows; ++j) {
         const int64_t row = g * kPackRows + j;
-        if (row >= rows) continue;
-        BlockQ5_0 blk;  // copied: 22-byte blocks sit at any alignment
+        Block blk;
         std::memcpy(&blk, static_cast<const uint8_t*>(src) + size_t(row * nb + b) * sizeof blk, sizeof blk);
-        std::memcpy(out + 2 * j, &blk.d, 2);
-        uint32_t qh;
-        std::memcpy(&qh, blk.qh, 4);
-        for (int u = 0; u < 4; ++u)
-          for (int i = 0; i < 4; ++i) {
-            out[k5qs + size_t(u * kPackRows + j) * 4 + size_t(i)] = blk.qs[4 * u + i];
-            const uint32_t lo = (qh >> (4 * u + i)) & 1, hi = (qh >> (16 + 4 * u + i)) & 1;
-            out[k5hb + size_t(j) * 4 + size_t(i)] |= uint8_t((lo | hi << 1) << (2 * u));
-          }
+        put(out, j, blk);
       }
     }
 }
 
-void unpack_q5_0_row(const void* packed, int64_t cols, int64_t row, void* dst) {
-  const int64_t nb = cols / kQK, g = row / kPackRows;
-  const int j = int(row % kPackRows);
-  const size_t pb = packed_block_bytes(DType::Q5_0);
+// Row `row` of such a layout back to its GGUF blocks, each rebuilt by get(in, j, block).
+template <typename Block>
+void unpack_blocks(DType dtype, const void* packed, int64_t cols, int64_t row, void* dst,
+                   void (*get)(const uint8_t*, int, Block&)) {
+  const int64_t nb = cols / dtype_block_size(dtype), g = row / kPackRows;
+  const size_t pb = packed_block_bytes(dtype);
   for (int64_t b = 0; b < nb; ++b) {
-    const auto* in = static_cast<const uint8_t*>(packed) + size_t(g * nb + b) * pb;
-    BlockQ5_0 blk{};
-    std::memcpy(&blk.d, in + 2 * j, 2);
-    uint32_t qh = 0;
-    for (int u = 0; u < 4; ++u)
-      for (int i = 0; i < 4; ++i) {
-        blk.qs[4 * u + i] = in[k5qs + size_t(u * kPackRows + j) * 4 + size_t(i)];
-        const uint32_t h = in[k5hb + size_t(j) * 4 + size_t(i)] >> (2 * u);
-        qh |= (h & 1) << (4 * u + i) | ((h >> 1) & 1) << (16 + 4 * u + i);
-      }
-    std::memcpy(blk.qh, &qh, 4);
+    Block blk{};
+    get(static_cast<const uint8_t*>(packed) + size_t(g * nb + b) * pb, int(row % kPackRows), blk);
     std::memcpy(static_cast<uint8_t*>(dst) + size_t(b) * sizeof blk, &blk, sizeof blk);
   }
 }
@@ -281,9 +255,9 @@ void unpack_q5_0_row(const void* packed, int64_t cols, int64_t row, void* dst) {
 void pack_row_groups(DType dtype, const void* src, int64_t rows, int64_t cols, void* dst,
                      int64_t g0, int64_t g1) {
   if (packed_float(dtype)) return pack_float_groups(dtype, src, rows, cols, dst, g0, g1);
-  if (dtype == DType::Q4_K) return pack_q4_k_groups(src, rows, cols, dst, g0, g1);
-  if (dtype == DType::Q6_K) return pack_q6_k_groups(src, rows, cols, dst, g0, g1);
-  if (dtype == DType::Q5_0) return pack_q5_0_groups(src, rows, cols, dst, g0, g1);
+  if (dtype == DType::Q5_0) return pack_blocks<BlockQ5_0>(dtype, src, rows, cols, dst, g0, g1, put_q5_0);
+  if (dtype == DType::Q4_K) return pack_blocks<BlockQ4_K>(dtype, src, rows, cols, dst, g0, g1, put_q4_k);
+  if (dtype == DType::Q6_K) return pack_blocks<BlockQ6_K>(dtype, src, rows, cols, dst, g0, g1, put_q6_k);
   const int64_t nb = cols / kQK;
   const int u_n = units(dtype);
   const size_t sb = src_block_bytes(dtype), pb = packed_block_bytes(dtype);
@@ -321,9 +295,9 @@ void unpack_row(DType dtype, const void* packed, int64_t cols, int64_t row, void
                   e);
     return;
   }
-  if (dtype == DType::Q4_K) return unpack_q4_k_row(packed, cols, row, dst);
-  if (dtype == DType::Q6_K) return unpack_q6_k_row(packed, cols, row, dst);
-  if (dtype == DType::Q5_0) return unpack_q5_0_row(packed, cols, row, dst);
+  if (dtype == DType::Q5_0) return unpack_blocks<BlockQ5_0>(dtype, packed, cols, row, dst, get_q5_0);
+  if (dtype == DType::Q4_K) return unpack_blocks<BlockQ4_K>(dtype, packed, cols, row, dst, get_q4_k);
+  if (dtype == DType::Q6_K) return unpack_blocks<BlockQ6_K>(dtype, packed, cols, row, dst, get_q6_k);
   const int64_t nb = cols / kQK, g = row / kPackRows;
   const int j = int(row % kPackRows), u_n = units(dtype);
   const size_t sb = src_block_bytes(dtype), pb = packed_block_bytes(dtype);

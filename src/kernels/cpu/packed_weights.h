@@ -53,6 +53,9 @@ bool packed_float(DType dtype);  // F32, F16, BF16: the column layout above
 // Q4_0 / Q8_0 / Q5_0 / Q4_K / Q6_K only: offset of the stored codes (8 for Q4_0, 128 for Q8_0,
 // 16 for Q5_0, 32 for Q6_K; Q4_K: 1, its activation term being dmin * mn * d_x * Σ codes, see quantize_row_q8_packed).
 int packed_code_offset(DType dtype);
+// Activation sums the packed kernel of `dtype` takes per block of 32 codes (quantize_row_q8_packed's
+// s): 2 for Q6_K, whose scales change every 16 weights, else 1.
+int packed_sums_per_block(DType dtype);
 // Q4_0 / Q8_0 / Q5_0: bytes of one packed block of 16 rows (2 * 16 + the 16 rows' codes); Q4_K, Q6_K:
 // of one packed super-block of 16 rows.
 size_t packed_block_bytes(DType dtype);

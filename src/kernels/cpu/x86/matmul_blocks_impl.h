@@ -31,7 +31,9 @@ namespace llmpipe::cpu::LLMPIPE_X86_ISA {
 
 namespace {
 
-constexpr int64_t round_up_group(int64_t k) { return (k + kGroup - 1) / kGroup * kGroup; }
+constexpr int64_t round_up_group(int64_t k) {
+  return (k + kGroup - 1) / kGroup * kGroup;
+}
 
 // Weights are read once per token at decode: ask for the group this far ahead (~2 KiB).
 template <typename Block>
@@ -57,8 +59,10 @@ void block_tile(const uint8_t* row, int64_t nb, const MatmulArgs& a, int64_t t, 
       for (int r = 0; r < R; ++r) {
         const int8_t* xq = a.xq + (t + r) * kp + e;
         typename S::V p;
-        if constexpr (Unpack<Block>::kMaxCode > 127) p = S::dot_codes_wide(u.codes + v * kUnit, xq);
-        else p = S::dot_codes(u.codes + v * kUnit, xq);
+        if constexpr (Unpack<Block>::kMaxCode > 127)
+          p = S::dot_codes_wide(u.codes + v * kUnit, xq);
+        else
+          p = S::dot_codes(u.codes + v * kUnit, xq);
         p = S::mul(p, S::load(a.xd + (t + r) * (kp / 4) + e / 4));
         acc[r] = S::fma(p, dl, acc[r]);
       }
@@ -73,7 +77,8 @@ void block_tile(const uint8_t* row, int64_t nb, const MatmulArgs& a, int64_t t, 
 }
 
 template <typename S, typename Block, int R>
-void block_tail_tile(int rem, const uint8_t* row, int64_t nb, const MatmulArgs& a, int64_t t, float* y) {
+void block_tail_tile(int rem, const uint8_t* row, int64_t nb, const MatmulArgs& a, int64_t t,
+                     float* y) {
   if constexpr (R > 0) {
     if (rem == R) return block_tile<S, Block, R>(row, nb, a, t, y);
     block_tail_tile<S, Block, R - 1>(rem, row, nb, a, t, y);
@@ -93,8 +98,10 @@ void matmul_blocks(const MatmulArgs& a, int64_t m0, int64_t m1) {
     for (int64_t m = m0; m < m1; ++m) {
       const uint8_t* row = a.w + size_t(m) * a.w_row_bytes;
       int64_t t = c0;
-      for (; t + kRowTile <= c1; t += kRowTile) block_tile<S, Block, kRowTile>(row, nb, a, t, a.y + t * a.ldy + m);
-      if (t < c1) block_tail_tile<S, Block, kRowTile - 1>(int(c1 - t), row, nb, a, t, a.y + t * a.ldy + m);
+      for (; t + kRowTile <= c1; t += kRowTile)
+        block_tile<S, Block, kRowTile>(row, nb, a, t, a.y + t * a.ldy + m);
+      if (t < c1)
+        block_tail_tile<S, Block, kRowTile - 1>(int(c1 - t), row, nb, a, t, a.y + t * a.ldy + m);
     }
   }
 }
@@ -114,7 +121,8 @@ void quantize_row_q8_blocks(const float* x, int64_t k, int8_t* qs, float* lane_d
       for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[b * 32 + j]));
     const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
     int8_t* q = qs + b * 32;
-    for (int j = 0; j < 32; ++j) q[j] = real ? int8_t(int((x[b * 32 + j] * id + kMagic) - kMagic)) : 0;
+    for (int j = 0; j < 32; ++j)
+      q[j] = real ? int8_t(int((x[b * 32 + j] * id + kMagic) - kMagic)) : 0;
     for (int i = 0; i < 8; ++i) lane_d[b * 8 + i] = d;
     for (int h = 0; h < 2; ++h) {
       int s = 0;
@@ -124,15 +132,35 @@ void quantize_row_q8_blocks(const float* x, int64_t k, int8_t* qs, float* lane_d
   }
 }
 
-void matmul_q4_1_f32(const MatmulArgs& a, int64_t m0, int64_t m1) { matmul_blocks<Simd, BlockQ4_1>(a, m0, m1); }
-void matmul_q5_0_f32(const MatmulArgs& a, int64_t m0, int64_t m1) { matmul_blocks<Simd, BlockQ5_0>(a, m0, m1); }
-void matmul_q5_1_f32(const MatmulArgs& a, int64_t m0, int64_t m1) { matmul_blocks<Simd, BlockQ5_1>(a, m0, m1); }
-void matmul_iq4_nl_f32(const MatmulArgs& a, int64_t m0, int64_t m1) { matmul_blocks<Simd, BlockIQ4_NL>(a, m0, m1); }
-void matmul_q2_k_f32(const MatmulArgs& a, int64_t m0, int64_t m1) { matmul_blocks<Simd, BlockQ2_K>(a, m0, m1); }
-void matmul_q3_k_f32(const MatmulArgs& a, int64_t m0, int64_t m1) { matmul_blocks<Simd, BlockQ3_K>(a, m0, m1); }
-void matmul_q4_k_f32(const MatmulArgs& a, int64_t m0, int64_t m1) { matmul_blocks<Simd, BlockQ4_K>(a, m0, m1); }
-void matmul_q5_k_f32(const MatmulArgs& a, int64_t m0, int64_t m1) { matmul_blocks<Simd, BlockQ5_K>(a, m0, m1); }
-void matmul_q6_k_f32(const MatmulArgs& a, int64_t m0, int64_t m1) { matmul_blocks<Simd, BlockQ6_K>(a, m0, m1); }
-void matmul_iq4_xs_f32(const MatmulArgs& a, int64_t m0, int64_t m1) { matmul_blocks<Simd, BlockIQ4_XS>(a, m0, m1); }
+void matmul_q4_1_f32(const MatmulArgs& a, int64_t m0, int64_t m1) {
+  matmul_blocks<Simd, BlockQ4_1>(a, m0, m1);
+}
+void matmul_q5_0_f32(const MatmulArgs& a, int64_t m0, int64_t m1) {
+  matmul_blocks<Simd, BlockQ5_0>(a, m0, m1);
+}
+void matmul_q5_1_f32(const MatmulArgs& a, int64_t m0, int64_t m1) {
+  matmul_blocks<Simd, BlockQ5_1>(a, m0, m1);
+}
+void matmul_iq4_nl_f32(const MatmulArgs& a, int64_t m0, int64_t m1) {
+  matmul_blocks<Simd, BlockIQ4_NL>(a, m0, m1);
+}
+void matmul_q2_k_f32(const MatmulArgs& a, int64_t m0, int64_t m1) {
+  matmul_blocks<Simd, BlockQ2_K>(a, m0, m1);
+}
+void matmul_q3_k_f32(const MatmulArgs& a, int64_t m0, int64_t m1) {
+  matmul_blocks<Simd, BlockQ3_K>(a, m0, m1);
+}
+void matmul_q4_k_f32(const MatmulArgs& a, int64_t m0, int64_t m1) {
+  matmul_blocks<Simd, BlockQ4_K>(a, m0, m1);
+}
+void matmul_q5_k_f32(const MatmulArgs& a, int64_t m0, int64_t m1) {
+  matmul_blocks<Simd, BlockQ5_K>(a, m0, m1);
+}
+void matmul_q6_k_f32(const MatmulArgs& a, int64_t m0, int64_t m1) {
+  matmul_blocks<Simd, BlockQ6_K>(a, m0, m1);
+}
+void matmul_iq4_xs_f32(const MatmulArgs& a, int64_t m0, int64_t m1) {
+  matmul_blocks<Simd, BlockIQ4_XS>(a, m0, m1);
+}
 
 }  // namespace llmpipe::cpu::LLMPIPE_X86_ISA

@@ -176,7 +176,7 @@ void matmul_packed(const MatmulArgs& a, int64_t m0, int64_t m1) {
 void quantize_row_q8_packed(DType weights, const float* x, int64_t k, int8_t* qs, float* d,
                             float* s) {
   const float offset = float(packed_code_offset(weights));
-  const bool halves = weights == DType::Q6_K;  // its scales change every 16 weights
+  const bool halves = packed_sums_per_block(weights) == 2;  // per 16 codes
   const __m512 sign = _mm512_set1_ps(-0.0f);
   for (int64_t b = 0; b < k / kQK; ++b) {
     const __m512 v0 = _mm512_loadu_ps(x + b * kQK), v1 = _mm512_loadu_ps(x + b * kQK + 16);

@@ -40,13 +40,14 @@ __m512 load_f16x16(const uint8_t* p) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 __m512 load_u8x16(const uint8_t* p) {
-  return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+  return _mm512_cvtepi32_ps(
+      _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
 }
 
 // acc[r] (lane j: weight row j) += activation row r . the 16 rows, over super-blocks [0, nb).
 template <int R>
 void q4_k_tile(const uint8_t* group, int64_t nb, const int8_t* xq, const float* xd, const float* xs,
-          int64_t k, float* y, int64_t ldy, __mmask16 rows) {
+               int64_t k, float* y, int64_t ldy, __mmask16 rows) {
   const __m512i low = _mm512_set1_epi8(0x0f);
   __m512 acc[R];
   for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
@@ -74,7 +75,8 @@ void q4_k_tile(const uint8_t* group, int64_t nb, const int8_t* xq, const float* 
           s1 = _mm512_dpbusd_epi32(s1, w[u + 1], _mm512_set1_epi32(load_i32(x + 4 * u + 4)));
         }
         const int64_t i = r * (k / kQK) + blk;
-        const __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), _mm512_set1_ps(xd[i]));
+        const __m512 f =
+            _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), _mm512_set1_ps(xd[i]));
         acc[r] = _mm512_fnmadd_ps(ms, _mm512_set1_ps(xs[i]), _mm512_fmadd_ps(ds, f, acc[r]));
       }
     }
@@ -84,7 +86,7 @@ void q4_k_tile(const uint8_t* group, int64_t nb, const int8_t* xq, const float* 
 
 struct PackedQ4K {
   static constexpr size_t kSuperBytes = avx512::kSuperBytes;
-  static constexpr int kSumsPerBlock = 1;
+  static constexpr DType kType = DType::Q4_K;
   static constexpr int kTileRows = avx512::kTileRows;
   template <int R>
   static void tile(const uint8_t* group, int64_t nb, const int8_t* xq, const float* xd,

@@ -36,7 +36,8 @@ int32_t load_i32(const int8_t* p) {
 }
 
 __m512 load_i8x16(const uint8_t* p) {
-  return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+  return _mm512_cvtepi32_ps(
+      _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
 }
 
 // The 8 code vectors of one packed 32-weight sub-block: w[u] (u < 4) weights 4u..4u+3 (the
@@ -52,17 +53,20 @@ void unpack(const uint8_t* sub, __m512i w[8]) {
     const __m512i h = _mm512_loadu_si512(sub + 256 + 64 * p);
     const int u0 = 2 * p, u1 = 2 * p + 1;
     // Masked first, then shifted: no bit crosses into a neighbouring byte.
-    w[u0] = _mm512_or_si512(w[u0], _mm512_slli_epi16(_mm512_and_si512(h, _mm512_set1_epi8(0x03)), 4));
-    w[u0 + 4] = _mm512_or_si512(w[u0 + 4], _mm512_slli_epi16(_mm512_and_si512(h, _mm512_set1_epi8(0x0c)), 2));
+    w[u0] =
+        _mm512_or_si512(w[u0], _mm512_slli_epi16(_mm512_and_si512(h, _mm512_set1_epi8(0x03)), 4));
+    w[u0 + 4] = _mm512_or_si512(w[u0 + 4],
+                                _mm512_slli_epi16(_mm512_and_si512(h, _mm512_set1_epi8(0x0c)), 2));
     w[u1] = _mm512_or_si512(w[u1], _mm512_and_si512(h, _mm512_set1_epi8(0x30)));
-    w[u1 + 4] = _mm512_or_si512(w[u1 + 4], _mm512_srli_epi16(_mm512_and_si512(h, _mm512_set1_epi8(char(0xc0))), 2));
+    w[u1 + 4] = _mm512_or_si512(
+        w[u1 + 4], _mm512_srli_epi16(_mm512_and_si512(h, _mm512_set1_epi8(char(0xc0))), 2));
   }
 }
 
 // acc[r] (lane j: weight row j) += activation row r . the 16 rows, over super-blocks [0, nb).
 template <int R>
 void q6_k_tile(const uint8_t* group, int64_t nb, const int8_t* xq, const float* xd, const float* xs,
-          int64_t k, float* y, int64_t ldy, __mmask16 rows) {
+               int64_t k, float* y, int64_t ldy, __mmask16 rows) {
   __m512 acc[R];
   for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
@@ -97,7 +101,7 @@ void q6_k_tile(const uint8_t* group, int64_t nb, const int8_t* xq, const float* 
 
 struct PackedQ6K {
   static constexpr size_t kSuperBytes = avx512::kSuperBytes;
-  static constexpr int kSumsPerBlock = 2;
+  static constexpr DType kType = DType::Q6_K;
   static constexpr int kTileRows = avx512::kTileRows;
   template <int R>
   static void tile(const uint8_t* group, int64_t nb, const int8_t* xq, const float* xd,

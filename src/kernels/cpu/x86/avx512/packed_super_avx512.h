@@ -3,7 +3,7 @@
 // while this thread's weight groups of 16 rows stream past once, each group multiplied with
 // whole tiles of K::kTileRows activation rows and a ragged last one. A kernel is a struct K:
 //   kSuperBytes    bytes of one packed super-block of 16 rows
-//   kSumsPerBlock  activation sums (xs) per block of 32 codes (Q6_K: 2, one per 16)
+//   kType          the weight type (its activation sums per block: packed_sums_per_block)
 //   kTileRows      activation rows per tile
 //   tile<R>(group, nb, xq, xd, xs, k, y, ldy, rows): R activation rows . the group's 16 rows
 // Internal linkage, as everything compiled with AVX-512 flags (simd_avx512.h).
@@ -30,7 +30,8 @@ void packed_super_tail(int rem, const uint8_t* group, int64_t nb, const int8_t* 
 template <typename K>
 void matmul_packed_super(const MatmulArgs& a, int64_t m0, int64_t m1) {
   constexpr int kTile = K::kTileRows;
-  const int64_t k = a.k, nb = k / kQK_K, nbx = k / kQK, ns = nbx * K::kSumsPerBlock;
+  const int64_t k = a.k, nb = k / kQK_K, nbx = k / kQK;
+  const int64_t ns = nbx * packed_sums_per_block(K::kType);  // activation sums per row
   const size_t group_bytes = size_t(nb) * K::kSuperBytes;
   int64_t chunk = ((int64_t(1) << 19) / k) / kTile * kTile;
   if (chunk < kTile) chunk = kTile;

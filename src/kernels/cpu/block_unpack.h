@@ -30,6 +30,7 @@
 
 #include "core/half.h"
 #include "core/quant_blocks.h"
+#include "kernels/cpu/cpu_kernels.h"
 
 #if defined(__SSSE3__) || defined(__F16C__) || defined(__AVX2__)
 #include <immintrin.h>
@@ -41,6 +42,7 @@ namespace {
 
 inline constexpr int kGroup = 256;  // weights per unpacked group
 inline constexpr int kGroupSubs = kGroup / 16;
+static_assert(q8_blocks_stride(1) == kGroup);  // the activations' padding (cpu_kernels.h)
 
 struct UnpackedGroup {
   alignas(64) uint8_t codes[kGroup];

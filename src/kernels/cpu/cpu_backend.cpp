@@ -227,7 +227,7 @@ void CpuBackend::matmul_decoded(TensorView out, TensorView in, TensorView w) {
 // Block-decoded weights with a SIMD kernel (block_unpack.h): the activations quantized once,
 // codes per 32, then every thread multiplies its weight rows with all of them.
 void CpuBackend::matmul_blocks(TensorView out, TensorView in, TensorView w, cpu::MatmulFn fn) {
-  const int64_t n = in.rows, k = in.cols, kp = (k + 255) / 256 * 256;
+  const int64_t n = in.rows, k = in.cols, kp = cpu::q8_blocks_stride(k);
   if (act_q_.size() < size_t(n * kp)) act_q_.resize(size_t(n * kp));
   if (act_d_.size() < size_t(n * kp / 4)) act_d_.resize(size_t(n * kp / 4));
   if (act_s_.size() < size_t(n * kp / 16)) act_s_.resize(size_t(n * kp / 16));

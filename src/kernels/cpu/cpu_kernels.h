@@ -40,6 +40,9 @@ struct MatmulArgs {
 };
 using MatmulFn = void (*)(const MatmulArgs& args, int64_t m0, int64_t m1);
 
+// MatmulArgs::ldq for a row of k: k rounded up to whole groups of 256 (block_unpack.h).
+inline constexpr int64_t q8_blocks_stride(int64_t k) { return (k + 255) / 256 * 256; }
+
 struct CpuKernels {
   CpuIsa isa = CpuIsa::Scalar;
   // Activation row x[0, k) (k % 32 == 0) to Q8_0-style blocks of 32: d = max|x| / 127 (rounded

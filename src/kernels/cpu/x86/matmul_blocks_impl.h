@@ -31,10 +31,6 @@ namespace llmpipe::cpu::LLMPIPE_X86_ISA {
 
 namespace {
 
-constexpr int64_t round_up_group(int64_t k) {
-  return (k + kGroup - 1) / kGroup * kGroup;
-}
-
 // Weights are read once per token at decode: ask for the group this far ahead (~2 KiB).
 template <typename Block>
 constexpr int64_t kPrefetchGroups = (2048 + int64_t(sizeof(Block)) * kBlocksPerGroup<Block> - 1) /
@@ -112,7 +108,7 @@ void matmul_blocks(const MatmulArgs& a, int64_t m0, int64_t m1) {
 // padded with zeros to a whole group; lane_d[i] = dx of weights 4i..4i+3; sums16[s] = dx * Σ
 // codes of weights 16s..16s+15.
 void quantize_row_q8_blocks(const float* x, int64_t k, int8_t* qs, float* lane_d, float* sums16) {
-  const int64_t kp = round_up_group(k);
+  const int64_t kp = q8_blocks_stride(k);
   constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
   for (int64_t b = 0; b < kp / 32; ++b) {
     float amax = 0.0f;

@@ -1,5 +1,8 @@
 // `llmpipe run`: the pipeline job. One process per stage, launched by mpirun or srun (or alone
 // for one stage); configured by the design report's exp_config.json / ds_config.json and flags.
+#include <algorithm>
+#include <cctype>
+#include <cmath>
 #include <memory>
 
 #include "app/commands.h"
@@ -30,9 +33,17 @@ uint64_t parse_byte_size(const std::string& text) {
                        : unit == "M" || unit == "MiB" ? 1024.0 * 1024
                        : unit == "G" || unit == "GiB" ? 1024.0 * 1024 * 1024
                                                       : -1.0;
-  if (used == 0 || scale < 0 || !(value > 0))
+  // stod also reads "inf", "nan", hex and exponents: the number must be plain decimal digits.
+  const bool decimal =
+      used > 0 && std::all_of(text.begin(), text.begin() + std::ptrdiff_t(used), [](char c) {
+        return std::isdigit(static_cast<unsigned char>(c)) || c == '.';
+      });
+  if (!decimal || scale < 0 || !(value > 0) || !std::isfinite(value))
     fail("cannot read '", text, "' as a memory size: use e.g. 512M or 4G");
-  return uint64_t(value * scale);
+  const double bytes = value * scale;
+  if (!(bytes < 18446744073709551616.0))  // 2^64
+    fail("memory size '", text, "' does not fit in 64 bits: use e.g. 512M or 4G");
+  return uint64_t(bytes);
 }
 
 struct RunFlags {

@@ -160,7 +160,17 @@ pass "--dtype bf16/f16: HF bf16/f16 weights = GGUF converted at load"
 q8_conv=$(gen -m "$WORK/q8.gguf") || fail "generate q8_0 gguf"
 q8_load=$(gen -m "$WORK/hf/bin-sharded" --dtype q8_0) || fail "generate --dtype q8_0"
 [[ -n "$q8_conv" && "$q8_conv" == "$q8_load" ]] || fail "q8_0: '$q8_conv' != '$q8_load'"
-pass "q8_0 at load = q8_0 converted"
+# Both paths share one quantizer: check it against an independent one (gguf-py's numpy), byte
+# for byte, on every tensor the conversion quantized (the HF rows, un-permuted for RoPE, must be
+# the GGUF model's rows again).
+python=$("$LLMPIPE_SOURCE_DIR/scripts/test-venv.sh" "$(dirname "$LLMPIPE_BIN")")
+"$LLMPIPE_BIN" convert "$WORK/hf/st-single" "$WORK/q4.gguf" --type q4_0 -q || fail "convert q4_0"
+for t in q8:Q8_0 q4:Q4_0; do
+  n=$("$python" "$LLMPIPE_SOURCE_DIR/tests/tools/gguf_py_compare_quantized.py" \
+    "$WORK/${t%%:*}.gguf" "$MODEL" "${t#*:}") || fail "${t#*:} conversion differs from gguf-py's"
+  echo "${t#*:}: $n tensors byte-identical to gguf-py's quantization"
+done
+pass "q8_0 at load = q8_0 converted = gguf-py's quantization"
 
 # `info` on a directory; malformed directories fail on every rank with the reason, without hanging.
 "$LLMPIPE_BIN" info -m "$WORK/hf/bin-sharded" | grep -q "blk.4.ffn_down.weight  *f32  *\[172, 64\]" ||

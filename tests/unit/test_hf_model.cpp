@@ -2,6 +2,7 @@
 // and lazy loading, and the errors of malformed directories.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -117,6 +118,26 @@ TEST(HfModelRope, PermutationMatchesLlamaCpp) {
   gguf_to_hf_rope_rows(gguf, back, 8, 1, 2);
   EXPECT_EQ(back, hf);
   expect_error([&] { hf_to_gguf_rope_rows(hf, gguf, 8, 1, 3); }, {"do not split into 3 heads"});
+}
+
+TEST(HfModelRope, PermutationAndInverseDifferFromHeadDim8) {
+  // At head_dim 4 the permutation is its own inverse, so a swapped direction would pass above.
+  // 3 heads of head_dim 8, two bytes per row: llama.cpp's formula, GGUF row h*8 + 2i + j =
+  // HF row h*8 + j*4 + i, and the two directions are now different permutations.
+  const int64_t heads = 3, hd = 8, rows = heads * hd;
+  std::vector<uint8_t> hf(size_t(rows) * 2), want(hf.size()), gguf(hf.size()), back(hf.size());
+  for (size_t i = 0; i < hf.size(); ++i) hf[i] = uint8_t(i);
+  for (int64_t h = 0; h < heads; ++h)
+    for (int64_t i = 0; i < hd / 2; ++i)
+      for (int64_t j = 0; j < 2; ++j)
+        for (int64_t b = 0; b < 2; ++b)
+          want[size_t((h * hd + 2 * i + j) * 2 + b)] = hf[size_t((h * hd + j * hd / 2 + i) * 2 + b)];
+  hf_to_gguf_rope_rows(hf, gguf, rows, 2, heads);
+  EXPECT_EQ(gguf, want);
+  gguf_to_hf_rope_rows(hf, back, rows, 2, heads);  // the inverse applied to HF order
+  EXPECT_NE(back, want) << "the inverse is the same permutation: the test cannot tell them apart";
+  gguf_to_hf_rope_rows(gguf, back, rows, 2, heads);
+  EXPECT_EQ(back, hf);
 }
 
 // A tiny model directory: config.json and the tensors in one file or two shards.
@@ -283,10 +304,23 @@ TEST(HfModelDtype, ConvertsMatricesKeepsNormsF32) {
   EXPECT_EQ(down->bytes, 8u * sizeof(BlockQ8_0));
   const HostTensor t = q8.load("blk.0.ffn_down.weight");
   EXPECT_EQ(t.desc.bytes, down->bytes);
-  std::vector<float> row(32);
-  cpu::dequantize_row_f32(DType::Q8_0, t.data, row.data(), 32);
+  // Each block against Q8_0's definition, recomputed here in float64: the scale is the F16 of
+  // amax / 127, and every value is within half a step of its original plus the scale's F16
+  // rounding over at most 127 steps: |x - q·d16| <= d/2 + 127·d·2^-11 < 0.57·d. (The exact
+  // bytes are compared with gguf-py's quantizer in test_hf_models.sh.)
   const auto ref = floats(hf_src->load("blk.0.ffn_down.weight"));
-  for (int i = 0; i < 32; ++i) EXPECT_NEAR(row[size_t(i)], ref[size_t(i)], 0.01f * std::abs(ref[size_t(i)]) + 0.5f);
+  const auto* blocks = static_cast<const BlockQ8_0*>(t.data);
+  std::vector<float> row(32);
+  for (int b = 0; b < 8; ++b) {
+    double amax = 0;
+    for (int i = 0; i < 32; ++i) amax = std::max(amax, std::abs(double(ref[size_t(32 * b + i)])));
+    const double d = amax / 127;
+    EXPECT_EQ(blocks[b].d, f32_to_f16(float(d))) << "block " << b;
+    cpu::dequantize_row_f32(DType::Q8_0, &blocks[b], row.data(), 32);
+    for (int i = 0; i < 32; ++i)
+      EXPECT_LE(std::abs(double(row[size_t(i)]) - ref[size_t(32 * b + i)]), 0.57 * d)
+          << "block " << b << " value " << i;
+  }
   // Rows of 8 are not whole Q8_0 blocks: stored type kept. Norms: F32.
   EXPECT_EQ(q8.find("blk.0.attn_q.weight")->dtype, DType::F32);
   EXPECT_EQ(q8.find("blk.0.attn_norm.weight")->dtype, DType::F32);

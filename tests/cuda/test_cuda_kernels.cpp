@@ -8,8 +8,9 @@
 // with an F32 cache); products through F16/BF16 activations (cuBLAS prefill path) within the
 // rounding of the activations, bounded by 2^-11 (F16) or 2^-8 (BF16) times Σ|w·x|.
 //
-// Without a GPU the binary prints "skipped: no GPU" and exits with 77, which CTest reports as
-// skipped (SKIP_RETURN_CODE), never as passed.
+// Without a GPU (no NVIDIA driver, or no device) the binary prints "skipped: no GPU" and exits
+// with 77, which CTest reports as skipped (SKIP_RETURN_CODE), never as passed; a driver that is
+// there but fails is a failure (exit 1), not a skip.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -27,6 +28,7 @@
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/quantize.h"
 #include "kernels/cuda/cuda_backend.h"
+#include "kernels/cuda/device_probe.h"
 #include "model/converting_tensor_source.h"
 #include "model/llama_stage.h"
 #include "runtime/generator.h"
@@ -576,9 +578,14 @@ TEST(CudaModel, Stories260KConvertedWeightsMatchCpuReference) {
 
 int main(int argc, char** argv) {
   testing::InitGoogleTest(&argc, argv);
-  if (llmpipe::cuda_device_count() == 0) {
-    std::printf("skipped: no GPU (%s)\n", llmpipe::cuda_device_summary().c_str());
+  const llmpipe::CudaProbe probe = llmpipe::probe_cuda();
+  if (probe.state == llmpipe::CudaProbe::State::Absent) {
+    std::printf("skipped: no GPU (%s)\n", probe.detail.c_str());
     return 77;  // CTest: SKIP_RETURN_CODE
+  }
+  if (probe.state == llmpipe::CudaProbe::State::Broken) {  // a failure, never a skip
+    std::fprintf(stderr, "FAILED: %s\n", probe.detail.c_str());
+    return 1;
   }
   std::printf("%s\n", llmpipe::cuda_device_summary().c_str());
   return RUN_ALL_TESTS();

@@ -7,16 +7,22 @@
 # P = 2 over NCCL gives the reference completions too. Default --gpu-layers (all that fit):
 # under a --gpu-memory cap below the whole stage's plan, the first layers that fit go on the
 # GPU and the rest on the CPU, with the reference completions; a cap below one layer is a
-# clear error. Exits 77 (CTest: skipped) when no GPU is visible.
+# clear error. Exits 77 (CTest: skipped) when no GPU is visible (no NVIDIA driver, or no
+# device); a driver that is there but fails is a failure, not a skip (cuda_probe tells them apart).
 source "$(dirname "$0")/../integration/lib.sh"
 
-if ! command -v nvidia-smi >/dev/null || ! nvidia-smi -L >/dev/null 2>&1; then
-  echo "skipped: no GPU"
+set +e
+probe=$("${LLMPIPE_CUDA_PROBE:?the cuda_probe tool (tests/CMakeLists.txt sets it)}" 2>&1)
+rc=$?
+set -e
+if ((rc == 77)); then
+  echo "skipped: $probe"
   exit 77
 fi
+((rc == 0)) || fail "$probe"
 
 reference_prompts "$WORK/prompts.jsonl"
-gpus=$(nvidia-smi -L | grep -c '^GPU')
+gpus=${probe%% *}  # "N CUDA device(s)"
 runs=("1 f16" "1 f32" "2 f16" "2 f32" "2 f16 --gpu-layers 1")
 if (( gpus >= 2 )); then
   runs+=("2 f32 --hop-transport nccl")

@@ -91,7 +91,7 @@ class Parser {
       if (t.kind == Tok::End) {
         if (ends.size() == 0) return body;
         fail_at(t, cat("the block opened at ", where(opener.line, opener.column),
-                       " is never closed: expected {% ", *ends.begin(), " %}"));
+                       " is never closed: expected {% ", *(ends.end() - 1), " %}"));
       }
       if (t.kind == Tok::Text) {
         auto s = node<Stmt>(Stmt::Kind::Text, t);
@@ -412,6 +412,8 @@ ExprPtr Parser::parse_postfix(ExprPtr e) {
       e = parse_subscript(std::move(e));
     } else if (is_op("(")) {
       auto c = node<Expr>(Expr::Kind::Call, next());
+      c->line = e->line;  // errors of a call point at what is called, not at its '('
+      c->column = e->column;
       c->args.push_back(std::move(e));
       parse_call_args(*c);
       e = std::move(c);

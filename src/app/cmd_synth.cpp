@@ -19,6 +19,7 @@ struct SynthCliOptions {
   uint64_t seed = 0;
   std::string output;
   int threads = available_cpus();
+  int64_t ctx = 0;  // 0: the shape's context length
   bool list = false;
   bool quiet = false;
 };
@@ -32,7 +33,9 @@ void run_synth(const SynthCliOptions& o) {
   }
   if (o.shape.empty()) fail("synth: --shape is required (valid shapes: ", model_shape_names(), ")");
   if (o.output.empty()) fail("synth: -o/--output is required");
-  const ModelShape& shape = find_model_shape(o.shape);
+  ModelShape shape = find_model_shape(o.shape);
+  // LLaMA 3.1's 131072 positions make a KV cache of gigabytes; a capped file keeps runs small.
+  if (o.ctx > 0) shape.hparams.n_ctx_train = o.ctx;
   const SynthSummary s = synthesize_model(
       shape, {.type = parse_dtype(o.type), .seed = o.seed, .threads = o.threads, .progress = !o.quiet},
       o.output);
@@ -56,6 +59,8 @@ void register_synth(CLI::App& app) {
   cmd->add_option("-o,--output", o->output, "Output .gguf file");
   cmd->add_option("-t,--threads", o->threads, "Threads generating and quantizing weights")
       ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--ctx", o->ctx, "Context length written to the file (default: the shape's)")
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--list", o->list, "List the known shapes and exit");
   cmd->add_flag("-q,--quiet", o->quiet, "No progress on stderr");

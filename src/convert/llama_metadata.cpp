@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "model/llama_arch.h"
+
 namespace llmpipe {
 
 uint32_t gguf_file_type(DType type) {
@@ -29,20 +31,37 @@ uint32_t gguf_file_type(DType type) {
 
 void set_llama_metadata(gguf::Writer& w, const LlamaHParams& h, const std::string& name,
                         DType weight_type) {
-  w.set_string("general.architecture", "llama");
+  set_hparams_metadata(w, h);
   w.set_string("general.name", name);
   w.set_u32("general.file_type", gguf_file_type(weight_type));
   if (dtype_is_quantized(weight_type)) w.set_u32("general.quantization_version", 2);
-  w.set_u32("llama.vocab_size", uint32_t(h.n_vocab));
-  w.set_u32("llama.context_length", uint32_t(h.n_ctx_train));
-  w.set_u32("llama.embedding_length", uint32_t(h.n_embd));
-  w.set_u32("llama.block_count", uint32_t(h.n_layer));
-  w.set_u32("llama.feed_forward_length", uint32_t(h.n_ff));
-  w.set_u32("llama.rope.dimension_count", uint32_t(h.head_dim()));
-  w.set_u32("llama.attention.head_count", uint32_t(h.n_head));
-  w.set_u32("llama.attention.head_count_kv", uint32_t(h.n_head_kv));
-  w.set_f32("llama.attention.layer_norm_rms_epsilon", h.rms_eps);
-  w.set_f32("llama.rope.freq_base", h.rope_freq_base);
+}
+
+void set_hparams_metadata(gguf::Writer& w, const LlamaHParams& h) {
+  const std::string arch = arch_gguf_name(h.arch);
+  auto key = [&](const char* k) { return arch + "." + k; };
+  w.set_string("general.architecture", arch);
+  w.set_u32(key("vocab_size"), uint32_t(h.n_vocab));
+  w.set_u32(key("context_length"), uint32_t(h.n_ctx_train));
+  w.set_u32(key("embedding_length"), uint32_t(h.n_embd));
+  w.set_u32(key("block_count"), uint32_t(h.n_layer));
+  w.set_u32(key("feed_forward_length"), uint32_t(h.n_ff));
+  w.set_u32(key("rope.dimension_count"), uint32_t(h.head_dim()));
+  w.set_u32(key("attention.head_count"), uint32_t(h.n_head));
+  w.set_u32(key("attention.head_count_kv"), uint32_t(h.n_head_kv));
+  if (h.n_embd_head > 0) {
+    w.set_u32(key("attention.key_length"), uint32_t(h.n_embd_head));
+    w.set_u32(key("attention.value_length"), uint32_t(h.n_embd_head));
+  }
+  w.set_f32(key("attention.layer_norm_rms_epsilon"), h.rms_eps);
+  w.set_f32(key("rope.freq_base"), h.rope_freq_base);
+  // llama3 scaling travels as the tensor rope_freqs.weight (as llama.cpp writes it).
+  if (h.rope_scaling && h.rope_scaling->type == "linear") {
+    w.set_string(key("rope.scaling.type"), "linear");
+    w.set_f32(key("rope.scaling.factor"), float(h.rope_scaling->factor));
+  }
+  // Not a llama.cpp key for llama (it ignores Mistral's window); ours, read back by llmpipe.
+  if (h.sliding_window > 0) w.set_u32(key("attention.sliding_window"), uint32_t(h.sliding_window));
 }
 
 void set_vocab_metadata(gguf::Writer& w, const Vocab& v) {

@@ -17,6 +17,9 @@ uint32_t gguf_file_type(DType type);
 
 void set_llama_metadata(gguf::Writer& w, const LlamaHParams& h, const std::string& name,
                         DType weight_type);
+// general.architecture and the <arch>.* hyper-parameter keys (llama.*, qwen2.*, qwen3.*) as
+// llama.cpp writes them; what hparams_from_gguf reads back.
+void set_hparams_metadata(gguf::Writer& w, const LlamaHParams& h);
 void set_vocab_metadata(gguf::Writer& w, const Vocab& v);
 
 }  // namespace llmpipe

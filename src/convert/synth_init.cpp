@@ -16,6 +16,10 @@ inline uint64_t mix64(uint64_t z) {
 }  // namespace
 
 WeightInit weight_init(TensorRole role, const LlamaHParams& h) {
+  // Biases: small, like the embedding (a bias of ones would swamp the projections).
+  if (role == TensorRole::AttnQBias || role == TensorRole::AttnKBias ||
+      role == TensorRole::AttnVBias)
+    return {false, 0.02f};
   if (role_requires_f32(role)) return {true, 0};
   if (role == TensorRole::TokenEmbd) return {false, 0.02f};
   const auto shape = expected_shape(role, h);

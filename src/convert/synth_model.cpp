@@ -1,5 +1,6 @@
 #include "convert/synth_model.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -29,9 +30,11 @@ struct PlannedTensor {
 std::vector<PlannedTensor> plan(const LlamaHParams& h, DType type) {
   std::vector<std::pair<TensorRole, int64_t>> roles{{TensorRole::TokenEmbd, -1}};
   for (int64_t l = 0; l < h.n_layer; ++l)
-    for (TensorRole r : kLayerRoles) roles.emplace_back(r, l);
+    for (TensorRole r : kLayerRoles)
+      if (role_in_model(r, h)) roles.emplace_back(r, l);
   roles.emplace_back(TensorRole::OutputNorm, -1);
   roles.emplace_back(TensorRole::Output, -1);
+  if (role_in_model(TensorRole::RopeFreqs, h)) roles.emplace_back(TensorRole::RopeFreqs, -1);
   std::vector<PlannedTensor> out;
   for (const auto& [role, layer] : roles) {
     auto shape = expected_shape(role, h);
@@ -78,9 +81,18 @@ SynthSummary synthesize_model(const ModelShape& shape, const SynthOptions& o,
     const WeightInit init = weight_init(t.role, h);
     const int64_t cols = t.shape[0];
     const int64_t rows = t.shape.size() > 1 ? t.shape[1] : 1;
+    // rope_freqs is not a weight: the divisors of the shape's llama3 rope scaling.
+    const std::vector<float> freqs =
+        t.role == TensorRole::RopeFreqs
+            ? llama3_rope_freq_factors(*h.rope_scaling, h.head_dim(), h.rope_freq_base)
+            : std::vector<float>();
     write_tensor_rows(
         w, t.dtype, rows, cols, pool,
         [&](int64_t first, std::span<float> dst) {
+          if (!freqs.empty()) {
+            std::copy(freqs.begin(), freqs.end(), dst.begin());
+            return;
+          }
           for (size_t r = 0; r * size_t(cols) < dst.size(); ++r)
             fill_random_row(o.seed, i, first + int64_t(r), init,
                             dst.subspan(r * size_t(cols), size_t(cols)));

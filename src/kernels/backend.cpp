@@ -24,9 +24,9 @@ void Backend::matmul_swiglu(TensorView gate, TensorView up, TensorView in, Tenso
 }
 
 void Backend::rope_store_kv(TensorView q, TensorView k, TensorView v, KvView cache,
-                            const BatchLayout& batch, int head_dim, float freq_base) {
-  rope(q, batch, head_dim, freq_base);
-  rope(k, batch, head_dim, freq_base);
+                            const BatchLayout& batch, const RopeParams& params) {
+  rope(q, batch, params);
+  rope(k, batch, params);
   store_kv(cache, k, v, batch);
 }
 

@@ -29,6 +29,27 @@ struct AttentionShape {
   int n_head = 0;
   int n_head_kv = 0;  // n_head must be a multiple (grouped-query attention)
   int head_dim = 0;
+  // Sliding-window attention (Mistral): > 0, a token at position p attends to the positions
+  // (p - window, p] only, as transformers' sliding_window mask; 0: to every position [0, p].
+  int window = 0;
+};
+
+// Which elements of a head RoPE rotates together. Adjacent: (x[2i], x[2i+1]), GGUF llama
+// (llama.cpp permutes HF's Q/K rows to this order). Neox: (x[i], x[i + head_dim/2]), HF's
+// rotate-half order as it is stored (qwen2, qwen3: llama.cpp keeps those rows unpermuted).
+enum class RopeStyle { Adjacent, Neox };
+
+// Pair i of a head at position p is rotated by the angle
+//   p * position_scale * freq_base^(-2i/head_dim) / freq_factors[i].
+struct RopeParams {
+  int head_dim = 0;
+  float freq_base = 10000.0f;
+  RopeStyle style = RopeStyle::Adjacent;
+  float position_scale = 1.0f;  // 1 / factor of linear rope scaling
+  // Optional per-frequency divisors, [1, head_dim / 2] F32 in this backend's memory (a weight
+  // placed with WeightUse::Vector: GGUF rope_freqs.weight, LLaMA 3.1's rope scaling); data
+  // null: all 1.
+  TensorView freq_factors{};
 };
 
 // One layer's KV cache: K and V are [n_slots * n_ctx, n_head_kv * head_dim], slot-major,
@@ -88,19 +109,21 @@ class Backend {
   virtual void rms_norm(TensorView out, TensorView in, TensorView weight, float eps) = 0;
   // out[n, m] = in[n, k] · w[m, k]ᵀ.
   virtual void matmul(TensorView out, TensorView in, TensorView w) = 0;
-  // Rotates adjacent pairs (x[2i], x[2i+1]) of each head by position * base^(-2i/head_dim), in
-  // place: the RoPE convention of GGUF llama models. x: [n, heads * head_dim].
-  virtual void rope(TensorView x, const BatchLayout& batch, int head_dim, float freq_base) = 0;
+  // Rotates the pairs of each head (params.style) by the angles of RopeParams, in place.
+  // x: [n, heads * head_dim].
+  virtual void rope(TensorView x, const BatchLayout& batch, const RopeParams& params) = 0;
   // Writes each token's k and v ([n, n_head_kv * head_dim]) at (slot, position) of the cache.
   virtual void store_kv(KvView cache, TensorView k, TensorView v, const BatchLayout& batch) = 0;
   // Causal attention of q ([n, n_head * head_dim]) over the cache, softmax scaled by
-  // 1/sqrt(head_dim). out: [n, n_head * head_dim].
+  // 1/sqrt(head_dim), within shape.window positions when it is set. out: [n, n_head * head_dim].
   virtual void attention(TensorView out, TensorView q, KvView cache, const BatchLayout& batch,
                          AttentionShape shape) = 0;
   // gate = silu(gate) * up, elementwise.
   virtual void swiglu(TensorView gate, TensorView up) = 0;
   // x += y, elementwise.
   virtual void add(TensorView x, TensorView y) = 0;
+  // x[i, :] += bias[0, :] for every row i (projection biases). bias: [1, x.cols] F32.
+  virtual void add_rows(TensorView x, TensorView bias) = 0;
   // ids[r] = argmax of row r of x ([rows, cols] F32), as runtime/sampler.h's argmax: the lowest
   // index among equal maxima (a NaN first element wins, later NaNs are passed over). What a
   // greedy sampler needs: a GPU backend copies one int per row instead of the row (the
@@ -119,7 +142,7 @@ class Backend {
                              TensorView w_up);
   // rope(q), rope(k), then store_kv(cache, k, v): a layer's new keys rotated and cached.
   virtual void rope_store_kv(TensorView q, TensorView k, TensorView v, KvView cache,
-                             const BatchLayout& batch, int head_dim, float freq_base);
+                             const BatchLayout& batch, const RopeParams& params);
   // x += y, then out = rms_norm(x) * weight, per row. out may be y.
   virtual void add_rms_norm(TensorView out, TensorView x, TensorView y, TensorView weight,
                             float eps);

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <span>
 
+#include "convert/llama_metadata.h"
 #include "core/error.h"
 #include "formats/gguf_writer.h"
 
@@ -15,18 +16,8 @@ void write_model_gguf(const ModelSource& m,
   const LlamaHParams& h = m.hparams;
   const Vocab v = m.load_vocab();
   gguf::Writer w;
-  w.set_string("general.architecture", "llama");
+  set_hparams_metadata(w, h);
   w.set_string("general.name", m.name);
-  w.set_u32("llama.context_length", uint32_t(h.n_ctx_train));
-  w.set_u32("llama.embedding_length", uint32_t(h.n_embd));
-  w.set_u32("llama.block_count", uint32_t(h.n_layer));
-  w.set_u32("llama.feed_forward_length", uint32_t(h.n_ff));
-  w.set_u32("llama.attention.head_count", uint32_t(h.n_head));
-  w.set_u32("llama.attention.head_count_kv", uint32_t(h.n_head_kv));
-  w.set_u32("llama.rope.dimension_count", uint32_t(h.head_dim()));
-  w.set_f32("llama.attention.layer_norm_rms_epsilon", h.rms_eps);
-  w.set_f32("llama.rope.freq_base", h.rope_freq_base);
-  w.set_u32("llama.vocab_size", uint32_t(h.n_vocab));
   w.set_string("tokenizer.ggml.model", "llama");
   w.set_string_array("tokenizer.ggml.tokens", v.tokens);
   w.set_f32_array("tokenizer.ggml.scores", v.scores);

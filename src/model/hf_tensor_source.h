@@ -1,7 +1,9 @@
 // TensorSource over a Hugging Face checkpoint: answers GGUF names (llama_arch's table) with
 // GGUF-layout bytes. Names are translated (model.layers.N.self_attn.q_proj.weight ->
 // blk.N.attn_q.weight), shapes reversed to GGUF order, and Q/K rows reordered for RoPE
-// (model/hf_rope_layout.h). Stored types are kept (F32, F16, BF16); tensors are mapped one by
+// (model/hf_rope_layout.h) where the architecture rotates adjacent pairs (LLaMA; Qwen keeps
+// HF's order). rope_freqs.weight, which HF checkpoints do not store, is computed from
+// config.json's llama3 rope scaling, as llama.cpp's converter does. Stored types are kept (F32, F16, BF16); tensors are mapped one by
 // one and only their shards are opened, so the model code sees a GGUF file.
 #pragma once
 
@@ -26,6 +28,7 @@ class HfTensorSource final : public TensorSource {
 
  private:
   const hf::CheckpointTensor* stored(std::string_view gguf_name) const;
+  bool is_rope_freqs(std::string_view gguf_name) const;
 
   std::shared_ptr<const hf::CheckpointSet> set_;
   LlamaHParams h_;

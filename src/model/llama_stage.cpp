@@ -1,6 +1,7 @@
 #include "model/llama_stage.h"
 
 #include "core/error.h"
+#include "model/llama_arch.h"
 
 namespace llmpipe {
 
@@ -27,12 +28,17 @@ LlamaStage::LlamaStage(const LlamaHParams& hparams, const StageSpec& spec, Stage
   if (max_tokens < 1) fail("a stage needs room for at least one token per batch");
   if (kv_shape.n_layers != spec.layers.size())
     fail("KV cache has ", kv_shape.n_layers, " layers for a stage of ", spec.layers.size());
+  rope_.head_dim = int(h_.head_dim());
+  rope_.freq_base = h_.rope_freq_base;
+  rope_.style = arch_info(h_.arch).rope;
+  rope_.position_scale = h_.rope_position_scale();
+  if (weights_.rope_freqs) rope_.freq_factors = *weights_.rope_freqs;
   x_ = alloc_f32(backend, max_tokens, h_.n_embd);
   h_buf_ = alloc_f32(backend, max_tokens, h_.n_embd);
-  q_ = alloc_f32(backend, max_tokens, h_.n_embd);
+  q_ = alloc_f32(backend, max_tokens, h_.q_dim());
   k_ = alloc_f32(backend, max_tokens, h_.kv_dim());
   v_ = alloc_f32(backend, max_tokens, h_.kv_dim());
-  attn_ = alloc_f32(backend, max_tokens, h_.n_embd);
+  attn_ = alloc_f32(backend, max_tokens, h_.q_dim());
   gate_ = alloc_f32(backend, max_tokens, h_.n_ff);
   up_ = alloc_f32(backend, max_tokens, h_.n_ff);
   if (spec.is_last) {
@@ -61,13 +67,14 @@ TensorView LlamaStage::input(int64_t n_tokens) const {
 // put it there). Leaves in h the next layer's normed input when `next` is given.
 void LlamaStage::run_layer(const LayerWeights& w, const LayerWeights* next, KvView kv,
                            const BatchLayout& batch, int64_t n) {
-  const AttentionShape shape{int(h_.n_head), int(h_.n_head_kv), int(h_.head_dim())};
+  const AttentionShape shape{int(h_.n_head), int(h_.n_head_kv), int(h_.head_dim()),
+                             int(h_.sliding_window)};
   const TensorView x = f32(x_, n, h_.n_embd);
   const TensorView h = f32(h_buf_, n, h_.n_embd);
-  const TensorView q = f32(q_, n, h_.n_embd);
+  const TensorView q = f32(q_, n, h_.q_dim());
   const TensorView k = f32(k_, n, h_.kv_dim());
   const TensorView v = f32(v_, n, h_.kv_dim());
-  const TensorView attn = f32(attn_, n, h_.n_embd);
+  const TensorView attn = f32(attn_, n, h_.q_dim());
   const TensorView gate = f32(gate_, n, h_.n_ff);
   const TensorView up = f32(up_, n, h_.n_ff);
 
@@ -75,7 +82,18 @@ void LlamaStage::run_layer(const LayerWeights& w, const LayerWeights* next, KvVi
   const TensorView qkv[] = {q, k, v};
   const TensorView w_qkv[] = {w.wq, w.wk, w.wv};
   backend_.matmul_many(qkv, h, w_qkv);
-  backend_.rope_store_kv(q, k, v, kv, batch, shape.head_dim, h_.rope_freq_base);
+  if (w.bq.data) {  // qwen2: q, k, v biases (no work for architectures without them)
+    backend_.add_rows(q, w.bq);
+    backend_.add_rows(k, w.bk);
+    backend_.add_rows(v, w.bv);
+  }
+  if (w.q_norm.data) {  // qwen3: RMSNorm of every head of q and k, rows [n * heads, head_dim]
+    const TensorView qh = q.reshaped(n * shape.n_head, shape.head_dim);
+    const TensorView kh = k.reshaped(n * shape.n_head_kv, shape.head_dim);
+    backend_.rms_norm(qh, qh, w.q_norm, h_.rms_eps);
+    backend_.rms_norm(kh, kh, w.k_norm, h_.rms_eps);
+  }
+  backend_.rope_store_kv(q, k, v, kv, batch, rope_);
   backend_.attention(attn, q, kv, batch, shape);
   backend_.matmul(h, attn, w.wo);
 

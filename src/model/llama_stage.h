@@ -51,6 +51,7 @@ class LlamaStage {
                  const BatchLayout& batch, int64_t n);
 
   LlamaHParams h_;
+  RopeParams rope_;  // from the architecture table, the hyper-parameters and rope_freqs
   StageSpec spec_;
   StageWeights weights_;
   Backend& backend_;
@@ -59,9 +60,9 @@ class LlamaStage {
   // Scratch activations, shape comments per token row.
   Buffer x_;              // [max_tokens, n_embd]   residual stream
   Buffer h_buf_;          // [max_tokens, n_embd]   normed input / attention output projection
-  Buffer q_;              // [max_tokens, n_embd]
+  Buffer q_;              // [max_tokens, q_dim]  (q_dim = n_head * head_dim; n_embd for LLaMA)
   Buffer k_, v_;          // [max_tokens, kv_dim]
-  Buffer attn_;           // [max_tokens, n_embd]
+  Buffer attn_;           // [max_tokens, q_dim]
   Buffer gate_, up_;      // [max_tokens, n_ff]
   Buffer sel_;            // [max_logit_rows, n_embd] rows that need logits
   Buffer logits_;         // [max_logit_rows, n_vocab]

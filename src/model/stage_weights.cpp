@@ -10,7 +10,9 @@ namespace llmpipe {
 
 namespace {
 
-std::string shape_str(const std::vector<int64_t>& s) { return TensorDesc{"", DType::F32, s, 0}.shape_string(); }
+std::string shape_str(const std::vector<int64_t>& s) {
+  return TensorDesc{"", DType::F32, s, 0}.shape_string();
+}
 
 // Norm weights are read as F32 by every backend; other stored types are converted once here.
 HostTensor to_f32(HostTensor t) {
@@ -84,8 +86,17 @@ StageWeights load_stage_weights(const TensorSource& source, const LlamaHParams& 
     lw.w_gate = loader.load(TensorRole::FfnGate, l);
     lw.w_up = loader.load(TensorRole::FfnUp, l);
     lw.w_down = loader.load(TensorRole::FfnDown, l);
+    auto optional = [&](TensorRole role) {
+      return role_in_model(role, h) ? loader.load(role, l) : TensorView{};
+    };
+    lw.bq = optional(TensorRole::AttnQBias);
+    lw.bk = optional(TensorRole::AttnKBias);
+    lw.bv = optional(TensorRole::AttnVBias);
+    lw.q_norm = optional(TensorRole::AttnQNorm);
+    lw.k_norm = optional(TensorRole::AttnKNorm);
     w.layers.push_back(lw);
   }
+  if (role_in_model(TensorRole::RopeFreqs, h)) w.rope_freqs = loader.load(TensorRole::RopeFreqs);
   if (spec.is_last) {
     w.output_norm = loader.load(TensorRole::OutputNorm);
     if (source.find(tensor_name(TensorRole::Output))) {

@@ -26,11 +26,15 @@ struct StageSpec {
 };
 
 struct LayerWeights {
-  TensorView attn_norm;           // [1, n_embd] f32
-  TensorView wq, wk, wv, wo;      // [n_embd | kv_dim, n_embd]
-  TensorView ffn_norm;            // [1, n_embd] f32
-  TensorView w_gate, w_up;        // [n_ff, n_embd]
-  TensorView w_down;              // [n_embd, n_ff]
+  TensorView attn_norm;     // [1, n_embd] f32
+  TensorView wq, wk, wv;    // [q_dim | kv_dim, n_embd]
+  TensorView wo;            // [n_embd, q_dim]
+  TensorView ffn_norm;      // [1, n_embd] f32
+  TensorView w_gate, w_up;  // [n_ff, n_embd]
+  TensorView w_down;        // [n_embd, n_ff]
+  // Where the architecture has them (llama_arch.h), else data == nullptr:
+  TensorView bq, bk, bv;      // [1, q_dim | kv_dim] f32 projection biases (qwen2)
+  TensorView q_norm, k_norm;  // [1, head_dim] f32 per-head RMSNorm weights (qwen3)
 };
 
 struct StageWeights {
@@ -38,6 +42,7 @@ struct StageWeights {
   std::optional<TensorView> output_norm;  // last stage: [1, n_embd] f32
   std::optional<TensorView> output;       // last stage: [n_vocab, n_embd] (maybe tok_embd's bytes)
   std::vector<LayerWeights> layers;       // layers[i] is model layer spec.layers.first + i
+  std::optional<TensorView> rope_freqs;   // every stage, if the model has it: [1, head_dim/2] f32
 
   std::vector<std::string> tensor_names;  // every tensor this stage holds, for the rank log
   uint64_t bytes = 0;                     // bytes of those tensors

@@ -41,7 +41,8 @@ std::optional<DeviceMemoryPlan> plan_device_memory(Backend& backend, const Tenso
   DeviceMemoryPlan p;
   if (spec.is_first) p.weights += placed_bytes(source, TensorRole::TokenEmbd, -1);
   for (int64_t l = spec.layers.first; l < spec.layers.last; ++l)
-    for (const TensorRole role : kLayerRoles) p.weights += placed_bytes(source, role, l);
+    for (const TensorRole role : kLayerRoles)
+      if (role_in_model(role, h)) p.weights += placed_bytes(source, role, l);
   if (spec.is_last) {
     p.weights += placed_bytes(source, TensorRole::OutputNorm, -1);
     if (source.find(tensor_name(TensorRole::Output)))

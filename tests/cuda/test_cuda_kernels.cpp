@@ -274,8 +274,8 @@ TEST(CudaKernels, RopeMatchesDoublePrecisionAngles) {
     std::vector<int32_t> pos = {0, 1, 2, 100, 1000, 4095, 33}, slots(size_t(n), 0);
     const BatchLayout batch{pos, slots, 1};
     const auto x = p.f32(n, heads * hd, uint32_t(hd));
-    p.cpu.rope(x.c, batch, hd, 10000.0f);
-    p.gpu->rope(x.g, batch, hd, 10000.0f);
+    p.cpu.rope(x.c, batch, RopeParams{.head_dim = hd});
+    p.gpu->rope(x.g, batch, RopeParams{.head_dim = hd});
     // Same double-precision angles; cos/sin may differ in the last bit of the double.
     EXPECT_LT(max_rel_diff(p.cpu_host(x), p.gpu_host(x)), 2e-6f) << "head_dim " << hd;
   }
@@ -413,10 +413,10 @@ TEST(CudaKernels, RopeStoreKvEqualsTheOpsInSequence) {
       const auto q1 = p.f32(n, q_dim, 1), q2 = p.f32(n, q_dim, 1);
       const auto k1 = p.f32(n, kv_dim, 2), k2 = p.f32(n, kv_dim, 2);
       const auto v = p.f32(n, kv_dim, 3);
-      p.gpu->rope(q1.g, batch, head_dim, 10000.0f);
-      p.gpu->rope(k1.g, batch, head_dim, 10000.0f);
+      p.gpu->rope(q1.g, batch, RopeParams{.head_dim = head_dim});
+      p.gpu->rope(k1.g, batch, RopeParams{.head_dim = head_dim});
       p.gpu->store_kv({kc1.g, vc1.g, n_ctx}, k1.g, v.g, batch);
-      p.gpu->rope_store_kv(q2.g, k2.g, v.g, {kc2.g, vc2.g, n_ctx}, batch, head_dim, 10000.0f);
+      p.gpu->rope_store_kv(q2.g, k2.g, v.g, {kc2.g, vc2.g, n_ctx}, batch, RopeParams{.head_dim = head_dim});
       EXPECT_EQ(p.gpu_host(q1), p.gpu_host(q2)) << "q";
       EXPECT_EQ(p.gpu_host(k1), p.gpu_host(k2)) << "k";
       // The raw cache bytes (an F16 cache seen as pairs in F32 words: memcmp, not float ==).
@@ -469,7 +469,7 @@ TEST(CudaKernels, ShapeErrorsAreRefusedBeforeLaunch) {
                "expected k and v of the caches' width");
   const auto q = p.f32(1, kv_dim, 3);
   expect_error(
-      [&] { p.gpu->rope_store_kv(q.g, k.g, v.g, {kc.g, vc.g, n_ctx}, batch, 32, 10000.0f); },
+      [&] { p.gpu->rope_store_kv(q.g, k.g, v.g, {kc.g, vc.g, n_ctx}, batch, RopeParams{.head_dim = 32}); },
       "expected k and v of the caches' width");
   const auto x = p.f32(1, kv_dim, 4), w = p.f32(1, kv_dim, 5);
   const auto out16 = p.zeros(DType::F16, 1, kv_dim);

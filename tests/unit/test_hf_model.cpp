@@ -44,7 +44,7 @@ TEST(HfModelConfig, ReadsFieldsAndDefaults) {
   EXPECT_EQ(h.n_ctx_train, 64);
 }
 
-TEST(HfModelConfig, RopeScalingIsParsedAndRefused) {
+TEST(HfModelConfig, RopeScalingIsParsed) {
   json j = test::tiny_config();
   j["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0},
                        {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 8192}};
@@ -53,9 +53,15 @@ TEST(HfModelConfig, RopeScalingIsParsedAndRefused) {
   EXPECT_EQ(c.rope_scaling->type, "llama3");
   EXPECT_EQ(c.rope_scaling->factor, 8.0);
   EXPECT_EQ(c.rope_scaling->original_max_position_embeddings, 8192);
-  expect_error([&] { hparams_from_hf_config(c); }, {"config.json", "rope scaling 'llama3'", "not supported"});
+  EXPECT_TRUE(hparams_from_hf_config(c).has_rope_freqs);
   j["rope_scaling"] = {{"type", "linear"}, {"factor", 2.0}};
   EXPECT_EQ(config_of(j).rope_scaling->type, "linear");
+  EXPECT_FLOAT_EQ(hparams_from_hf_config(config_of(j)).rope_position_scale(), 0.5f);
+  for (const char* type : {"dynamic", "yarn", "longrope"}) {
+    j["rope_scaling"] = {{"type", type}, {"factor", 2.0}};
+    expect_error([&] { hparams_from_hf_config(config_of(j)); },
+                 {"config.json", cat("rope scaling '", type, "'"), "supported: linear, llama3"});
+  }
   j["rope_scaling"] = nullptr;
   EXPECT_FALSE(config_of(j).rope_scaling);
 }
@@ -69,9 +75,11 @@ TEST(HfModelConfig, ErrorsNameTheField) {
   j["num_hidden_layers"] = "two";
   expect_error([&] { config_of(j); }, {"field num_hidden_layers", "\"two\"", "expected an integer"});
   j = test::tiny_config();
-  j["model_type"] = "mistral";
-  j["architectures"] = {"MistralForCausalLM"};
-  expect_error([&] { config_of(j); }, {"model_type 'mistral'", "only LLaMA"});
+  j["model_type"] = "gpt2";
+  j["architectures"] = {"GPT2LMHeadModel"};
+  expect_error([&] { hparams_from_hf_config(config_of(j)); },
+               {"GPT2LMHeadModel", "not supported", "LlamaForCausalLM, MistralForCausalLM, "
+                "Qwen2ForCausalLM, Qwen3ForCausalLM"});
   j = test::tiny_config();
   j["rope_scaling"] = {{"factor", 2.0}};
   expect_error([&] { config_of(j); }, {"rope_scaling has neither rope_type nor type"});
@@ -80,7 +88,7 @@ TEST(HfModelConfig, ErrorsNameTheField) {
   expect_error([&] { config_of(j); }, {"field rope_scaling.factor"});
   j = test::tiny_config();
   j["attention_bias"] = true;
-  expect_error([&] { config_of(j); }, {"attention_bias"});
+  expect_error([&] { hparams_from_hf_config(config_of(j)); }, {"attention_bias"});
   j = test::tiny_config();
   j["hidden_act"] = "gelu";
   expect_error([&] { config_of(j); }, {"hidden_act", "gelu"});
@@ -106,7 +114,11 @@ TEST(HfModelNames, TableMapsEveryRole) {
   EXPECT_EQ(role_from_name("output.weight")->role, TensorRole::Output);
   EXPECT_FALSE(role_from_name("blk.x.attn_q.weight"));
   EXPECT_FALSE(role_from_name("blk..attn_q.weight"));
-  EXPECT_FALSE(role_from_name("rope_freqs.weight"));
+  EXPECT_EQ(role_from_name("rope_freqs.weight")->role, TensorRole::RopeFreqs);
+  EXPECT_EQ(role_from_name("blk.2.attn_q_norm.weight")->role, TensorRole::AttnQNorm);
+  EXPECT_EQ(role_from_name("blk.2.attn_v.bias")->role, TensorRole::AttnVBias);
+  EXPECT_EQ(hf_tensor_name(TensorRole::AttnKNorm, 1), "model.layers.1.self_attn.k_norm.weight");
+  EXPECT_EQ(hf_tensor_name(TensorRole::AttnQBias, 0), "model.layers.0.self_attn.q_proj.bias");
 }
 
 TEST(HfModelRope, PermutationMatchesLlamaCpp) {

@@ -96,7 +96,8 @@ std::vector<gguf::TensorInfo> llama_tensors(const LlamaHParams& h) {
   };
   add(TensorRole::TokenEmbd, -1);
   for (int64_t l = 0; l < h.n_layer; ++l)
-    for (TensorRole r : kLayerRoles) add(r, l);
+    for (TensorRole r : kLayerRoles)
+      if (role_in_model(r, h)) add(r, l);
   add(TensorRole::OutputNorm, -1);
   add(TensorRole::Output, -1);
   return out;

@@ -67,7 +67,8 @@ inline std::vector<PlannedTensor> plan_tensors(const LlamaHParams& h, bool tied)
   add(TensorRole::OutputNorm, -1);
   if (!tied) add(TensorRole::Output, -1);
   for (int64_t l = 0; l < h.n_layer; ++l)
-    for (TensorRole role : kLayerRoles) add(role, l);
+    for (TensorRole role : kLayerRoles)
+      if (role_in_model(role, h)) add(role, l);
   return out;
 }
 

@@ -92,12 +92,6 @@ HfConfig parse_hf_config(const std::string& text, const std::string& path) {
       c.architectures.push_back(s.get<std::string>());
     }
   }
-  const bool llama_arch = std::find(c.architectures.begin(), c.architectures.end(),
-                                    "LlamaForCausalLM") != c.architectures.end();
-  if (c.model_type != "llama" && !llama_arch)
-    fail(path, ": model_type '", c.model_type, "'",
-         c.architectures.empty() ? "" : cat(", architectures [", c.architectures[0], "]"),
-         ": only LLaMA models (model_type llama, LlamaForCausalLM) are supported");
   c.hidden_size = f.integer("hidden_size");
   c.num_hidden_layers = f.integer("num_hidden_layers");
   c.num_attention_heads = f.integer("num_attention_heads");
@@ -111,32 +105,34 @@ HfConfig parse_hf_config(const std::string& text, const std::string& path) {
   c.bos_token_id = f.token_id("bos_token_id");
   c.eos_token_id = f.token_id("eos_token_id");
   c.torch_dtype = f.string("torch_dtype");
-  if (const json* rs = f.get("rope_scaling")) {
-    if (!rs->is_object()) f.wrong("rope_scaling", *rs, "an object");
-    const Fields r(*rs, path, "rope_scaling.");
+  // transformers 4 writes rope_scaling (and rope_theta at the top level); transformers 5
+  // writes rope_parameters, with rope_type and rope_theta inside.
+  for (const char* key : {"rope_scaling", "rope_parameters"}) {
+    const json* rs = f.get(key);
+    if (!rs) continue;
+    if (!rs->is_object()) f.wrong(key, *rs, "an object");
+    const Fields r(*rs, path, cat(key, "."));
+    c.rope_theta = r.number("rope_theta", c.rope_theta);
     HfRopeScaling s;
     s.type = r.string("rope_type");
     if (s.type.empty()) s.type = r.string("type");
-    if (s.type.empty()) fail(path, ": field rope_scaling has neither rope_type nor type");
+    if (s.type.empty() && std::string_view(key) == "rope_scaling")
+      fail(path, ": field rope_scaling has neither rope_type nor type");
     s.factor = r.number("factor", 1.0);
     s.low_freq_factor = r.number("low_freq_factor", 1.0);
     s.high_freq_factor = r.number("high_freq_factor", 4.0);
     s.original_max_position_embeddings = r.integer("original_max_position_embeddings", 0);
-    if (s.type != "default") c.rope_scaling = s;
+    if (!s.type.empty() && s.type != "default") c.rope_scaling = s;
   }
-  // Variants of the architecture the forward pass does not implement: refuse, naming the field.
-  if (f.boolean("attention_bias", false))
-    fail(path, ": field attention_bias is true: biased attention projections are not supported");
+  // Variants no supported architecture has: refuse, naming the field.
+  c.attention_bias = f.boolean("attention_bias", false);
   if (f.boolean("mlp_bias", false))
     fail(path, ": field mlp_bias is true: biased MLP projections are not supported");
   if (const std::string act = f.string("hidden_act"); !act.empty() && act != "silu")
     fail(path, ": field hidden_act is '", act, "': only silu is supported");
-  if (const json* hd = f.get("head_dim"); hd && c.num_attention_heads > 0) {
-    const int64_t d = f.integer("head_dim");
-    if (d != c.hidden_size / c.num_attention_heads)
-      fail(path, ": field head_dim = ", d, " differs from hidden_size / num_attention_heads = ",
-           c.hidden_size / c.num_attention_heads, ": not supported");
-  }
+  if (f.get("head_dim")) c.head_dim = f.integer("head_dim");
+  if (f.get("sliding_window")) c.sliding_window = f.integer("sliding_window");
+  c.use_sliding_window = f.boolean("use_sliding_window", false);
   return c;
 }
 

@@ -293,12 +293,21 @@ void CpuBackend::matmul_quantized(TensorView out, TensorView in, TensorView w, c
   split_rows(w.rows, [&](int64_t m0, int64_t m1) { fn(a, m0, m1); });
 }
 
-void CpuBackend::rope(TensorView x, const BatchLayout& batch, int head_dim, float freq_base) {
+void CpuBackend::rope(TensorView x, const BatchLayout& batch, const RopeParams& params) {
   check_f32(x, "rope input");
-  LLMPIPE_CHECK(x.rows == batch.n_tokens() && x.cols % head_dim == 0 && head_dim % 2 == 0,
-                "rope: shapes");
+  const int head_dim = params.head_dim;
+  LLMPIPE_CHECK(head_dim > 0 && x.rows == batch.n_tokens() && x.cols % head_dim == 0 &&
+                    head_dim % 2 == 0,
+                "rope: rows of ", x.cols, " for heads of ", head_dim, ", ", x.rows,
+                " rows for a batch of ", batch.n_tokens());
+  if (params.freq_factors.data) {
+    check_f32(params.freq_factors, "rope frequency factors");
+    LLMPIPE_CHECK(params.freq_factors.rows * params.freq_factors.cols == head_dim / 2,
+                  "rope: ", params.freq_factors.cols, " frequency factors for heads of ",
+                  head_dim, ", expected ", head_dim / 2);
+  }
   pool_.parallel_for(x.rows, [&](int64_t r0, int64_t r1, int) {
-    cpu::ref::rope_f32(x, batch, head_dim, freq_base, r0, r1);
+    cpu::ref::rope_f32(x, batch, params, r0, r1);
   });
 }
 
@@ -346,6 +355,17 @@ void CpuBackend::add(TensorView x, TensorView y) {
   // Memory-bound and tiny at decode (one row): only split big (prefill) batches.
   if (n < (int64_t(1) << 16)) return kernels_->add_f32(a, b, n);
   pool_.parallel_for(n, [&](int64_t i0, int64_t i1, int) { kernels_->add_f32(a + i0, b + i0, i1 - i0); }, 1024);
+}
+
+void CpuBackend::add_rows(TensorView x, TensorView bias) {
+  check_f32(x, "add_rows input");
+  check_f32(bias, "add_rows bias");
+  LLMPIPE_CHECK(bias.rows == 1 && bias.cols == x.cols, "add_rows: bias [", bias.rows, ", ",
+                bias.cols, "] for rows of ", x.cols, ", expected [1, ", x.cols, "]");
+  const auto* b = static_cast<const float*>(bias.data);
+  // Row by row with the level's add kernel: a few thousand floats per row.
+  for (int64_t r = 0; r < x.rows; ++r)
+    kernels_->add_f32(static_cast<float*>(x.data) + r * x.cols, b, x.cols);
 }
 
 }  // namespace llmpipe

@@ -40,12 +40,13 @@ class CpuBackend : public Backend {
   void get_rows(TensorView out, TensorView table, std::span<const int32_t> ids) override;
   void rms_norm(TensorView out, TensorView in, TensorView weight, float eps) override;
   void matmul(TensorView out, TensorView in, TensorView w) override;
-  void rope(TensorView x, const BatchLayout& batch, int head_dim, float freq_base) override;
+  void rope(TensorView x, const BatchLayout& batch, const RopeParams& params) override;
   void store_kv(KvView cache, TensorView k, TensorView v, const BatchLayout& batch) override;
   void attention(TensorView out, TensorView q, KvView cache, const BatchLayout& batch,
                  AttentionShape shape) override;
   void swiglu(TensorView gate, TensorView up) override;
   void add(TensorView x, TensorView y) override;
+  void add_rows(TensorView x, TensorView bias) override;
 
   ThreadPool& pool() { return pool_; }
   cpu::CpuIsa isa() const { return kernels_->isa; }

@@ -11,17 +11,29 @@ namespace llmpipe::cpu::ref {
 namespace {
 
 // K/V cache elements are F32 or F16 (uint16_t bits).
-inline float load(const float* p, int64_t i) { return p[i]; }
-inline float load(const uint16_t* p, int64_t i) { return f16_to_f32(p[i]); }
-inline void store(float* p, int64_t i, float v) { p[i] = v; }
-inline void store(uint16_t* p, int64_t i, float v) { p[i] = f32_to_f16(v); }
+inline float load(const float* p, int64_t i) {
+  return p[i];
+}
+inline float load(const uint16_t* p, int64_t i) {
+  return f16_to_f32(p[i]);
+}
+inline void store(float* p, int64_t i, float v) {
+  p[i] = v;
+}
+inline void store(uint16_t* p, int64_t i, float v) {
+  p[i] = f32_to_f16(v);
+}
 
 // With an F16 cache, both products are taken in F16 precision: q is rounded to F16 before
 // q·k and the softmax weights before p·v. This is what an F16 matrix product of the cache with
 // F32 activations does (the activations are converted to the weights' type), and it makes
 // our results agree with llama.cpp's F16 KV cache.
-inline float operand(float x, const float*) { return x; }
-inline float operand(float x, const uint16_t*) { return f16_to_f32(f32_to_f16(x)); }
+inline float operand(float x, const float*) {
+  return x;
+}
+inline float operand(float x, const uint16_t*) {
+  return f16_to_f32(f32_to_f16(x));
+}
 
 template <typename T>
 void store_kv_impl(KvView cache, TensorView k, TensorView v, const BatchLayout& batch, int64_t r0,
@@ -50,8 +62,10 @@ void attention_impl(TensorView out, TensorView q, KvView cache, const BatchLayou
     const int64_t t = item / shape.n_head;
     const int h = int(item % shape.n_head);
     const int64_t kv_col = int64_t(h / group) * hd;
-    const int64_t n_keys = int64_t(batch.positions[size_t(t)]) + 1;
-    const int64_t base = int64_t(batch.slots[size_t(t)]) * cache.n_ctx;
+    const int64_t pos = batch.positions[size_t(t)];
+    const int64_t first = attention_first_key(pos, shape.window);
+    const int64_t n_keys = pos + 1 - first;
+    const int64_t base = int64_t(batch.slots[size_t(t)]) * cache.n_ctx + first;
     const float* qrow = static_cast<const float*>(q.data) + t * q.cols + h * hd;
     for (int d = 0; d < hd; ++d) qh[size_t(d)] = operand(qrow[d], kc);
 

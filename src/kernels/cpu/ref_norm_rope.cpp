@@ -17,23 +17,36 @@ void rms_norm_f32(TensorView out, TensorView in, const float* weight, float eps,
   }
 }
 
-void rope_f32(TensorView x, const BatchLayout& batch, int head_dim, float freq_base, int64_t r0,
+void rope_f32(TensorView x, const BatchLayout& batch, const RopeParams& params, int64_t r0,
               int64_t r1) {
+  const int head_dim = params.head_dim, half = head_dim / 2;
   const int64_t heads = x.cols / head_dim;
+  const auto* factors = static_cast<const float*>(params.freq_factors.data);
+  // Element offsets of pair i within a head: (2i, 2i+1) or (i, i + half).
+  const bool neox = params.style == RopeStyle::Neox;
   for (int64_t r = r0; r < r1; ++r) {
-    const double pos = batch.positions[size_t(r)];
+    const double pos = double(batch.positions[size_t(r)]) * double(params.position_scale);
     float* row = static_cast<float*>(x.data) + r * x.cols;
-    for (int i = 0; i < head_dim / 2; ++i) {
+    for (int i = 0; i < half; ++i) {
       // theta computed in double: positions reach the context length (thousands).
-      const double theta = pos * std::pow(double(freq_base), -2.0 * i / head_dim);
+      double theta = pos * std::pow(double(params.freq_base), -2.0 * i / head_dim);
+      if (factors) theta /= double(factors[i]);
       const float c = float(std::cos(theta)), s = float(std::sin(theta));
+      const int e0 = neox ? i : 2 * i, e1 = neox ? i + half : 2 * i + 1;
       for (int64_t h = 0; h < heads; ++h) {
-        float* p = row + h * head_dim + 2 * i;
-        const float a = p[0], b = p[1];
-        p[0] = a * c - b * s;
-        p[1] = a * s + b * c;
+        float* p = row + h * head_dim;
+        const float a = p[e0], b = p[e1];
+        p[e0] = a * c - b * s;
+        p[e1] = a * s + b * c;
       }
     }
+  }
+}
+
+void add_rows_f32(TensorView x, const float* bias, int64_t r0, int64_t r1) {
+  for (int64_t r = r0; r < r1; ++r) {
+    float* row = static_cast<float*>(x.data) + r * x.cols;
+    for (int64_t i = 0; i < x.cols; ++i) row[i] += bias[i];
   }
 }
 

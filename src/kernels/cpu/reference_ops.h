@@ -24,8 +24,15 @@ void matmul_rows(TensorView out, TensorView in, TensorView w, int64_t m0, int64_
 // Per-row ops for rows [r0, r1).
 void rms_norm_f32(TensorView out, TensorView in, const float* weight, float eps, int64_t r0,
                   int64_t r1);
-void rope_f32(TensorView x, const BatchLayout& batch, int head_dim, float freq_base, int64_t r0,
+// params.freq_factors, if set, is host memory here.
+void rope_f32(TensorView x, const BatchLayout& batch, const RopeParams& params, int64_t r0,
               int64_t r1);
+// x[r, :] += bias[:] for rows [r0, r1).
+void add_rows_f32(TensorView x, const float* bias, int64_t r0, int64_t r1);
+// The first cache position a token at `position` attends to (sliding window, AttentionShape).
+inline int64_t attention_first_key(int64_t position, int window) {
+  return window > 0 && position >= window ? position - window + 1 : 0;
+}
 // The cache is F32 or F16 (cache.k.dtype); activations are F32.
 void store_kv_f32(KvView cache, TensorView k, TensorView v, const BatchLayout& batch, int64_t r0,
                   int64_t r1);

@@ -1,10 +1,11 @@
-// attention: causal, grouped-query attention of F32 queries over an F32 or F16 KV cache.
+// attention: causal, grouped-query attention of F32 queries over an F32 or F16 KV cache, within
+// a sliding window of positions when one is set (AttentionShape::window).
 //
 // Flash-decoding: the keys of each (token, head) are cut into `n_splits` ranges processed by
 // separate blocks (so a decode step with few tokens still fills the GPU on long contexts), each
 // keeping an online softmax (running max m, sum l, unnormalized output acc); a second kernel
-// combines the ranges where there is more than one. Prefill uses the same kernels with one split per (token, head): there
-// are enough of those to fill the GPU.
+// combines the ranges where there is more than one. Prefill uses the same kernels with one split
+// per (token, head): there are enough of those to fill the GPU.
 //
 // With an F16 cache, q is rounded to F16 before q·k and the softmax weights before p·v, as the
 // CPU reference does. The CPU rounds the normalized weight p/sum; here the weight relative to
@@ -23,13 +24,21 @@ namespace {
 
 constexpr int kThreads = 128;
 constexpr int kWarps = kThreads / kWarp;
-constexpr int kKeyTile = 64;                          // scores held in shared memory at a time
+constexpr int kKeyTile = 64;                            // scores held in shared memory at a time
 constexpr int kDimsPerThread = kMaxHeadDim / kThreads;  // output dims each thread accumulates
 
-__device__ __forceinline__ float load_kv(const float* p, int64_t i) { return p[i]; }
-__device__ __forceinline__ float load_kv(const __half* p, int64_t i) { return __half2float(p[i]); }
-__device__ __forceinline__ float operand(float x, const float*) { return x; }
-__device__ __forceinline__ float operand(float x, const __half*) { return round_f16(x); }
+__device__ __forceinline__ float load_kv(const float* p, int64_t i) {
+  return p[i];
+}
+__device__ __forceinline__ float load_kv(const __half* p, int64_t i) {
+  return __half2float(p[i]);
+}
+__device__ __forceinline__ float operand(float x, const float*) {
+  return x;
+}
+__device__ __forceinline__ float operand(float x, const __half*) {
+  return round_f16(x);
+}
 
 // Grid: (n_tokens * n_head, n_splits). Writes, per (item, split), acc[head_dim] and (m, l).
 // A split with no keys (beyond the token's position) writes m = -inf, l = 0, acc = 0.
@@ -38,8 +47,8 @@ __device__ __forceinline__ float operand(float x, const __half*) { return round_
 template <typename T>
 __global__ void attention_partial_kernel(const float* q, int64_t q_cols, const T* kc, const T* vc,
                                          int64_t kv_cols, const int32_t* positions,
-                                         const int32_t* slots, int64_t n_ctx, int n_head,
-                                         int group, int hd, float scale, int keys_per_split,
+                                         const int32_t* slots, int64_t n_ctx, int n_head, int group,
+                                         int hd, int window, float scale, int keys_per_split,
                                          float* part_acc, float* part_ml, float* out,
                                          int64_t out_cols) {
   const int64_t item = blockIdx.x;
@@ -49,8 +58,13 @@ __global__ void attention_partial_kernel(const float* q, int64_t q_cols, const T
   const int64_t n_keys = int64_t(positions[t]) + 1;
   const int64_t base = int64_t(slots[t]) * n_ctx;
   const int64_t kv_col = int64_t(h / group) * hd;
-  const int64_t k0 = int64_t(split) * keys_per_split;
-  const int64_t k1 = n_keys < k0 + keys_per_split ? n_keys : k0 + keys_per_split;
+  // Splits cut positions [0, n_keys) as without a window; the window's first position clips
+  // them (a split wholly before it has no keys: m = -inf, l = 0, as past the end).
+  const int64_t first = window > 0 && n_keys > window ? n_keys - window : 0;
+  const int64_t k0 =
+      int64_t(split) * keys_per_split < first ? first : int64_t(split) * keys_per_split;
+  const int64_t split_end = int64_t(split + 1) * keys_per_split;
+  const int64_t k1 = n_keys < split_end ? n_keys : split_end;
   const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
 
   __shared__ float q_s[kMaxHeadDim];
@@ -136,16 +150,15 @@ __global__ void attention_combine_kernel(float* out, int64_t out_cols, int n_hea
 
 template <typename T>
 void launch(TensorView out, TensorView q, KvView cache, const DeviceBatch& batch,
-            AttentionShape shape, const AttentionPlan& plan, float* partials,
-            cudaStream_t stream) {
+            AttentionShape shape, const AttentionPlan& plan, float* partials, cudaStream_t stream) {
   const int64_t items = batch.n_tokens * shape.n_head;
   float* part_acc = partials;
   float* part_ml = partials + items * plan.n_splits * shape.head_dim;
   const dim3 grid(unsigned(items), unsigned(plan.n_splits));
   attention_partial_kernel<T><<<grid, kThreads, 0, stream>>>(
       static_cast<const float*>(q.data), q.cols, static_cast<const T*>(cache.k.data),
-      static_cast<const T*>(cache.v.data), cache.k.cols, batch.positions, batch.slots,
-      cache.n_ctx, shape.n_head, shape.n_head / shape.n_head_kv, shape.head_dim,
+      static_cast<const T*>(cache.v.data), cache.k.cols, batch.positions, batch.slots, cache.n_ctx,
+      shape.n_head, shape.n_head / shape.n_head_kv, shape.head_dim, shape.window,
       1.0f / sqrtf(float(shape.head_dim)), plan.keys_per_split, part_acc, part_ml,
       static_cast<float*>(out.data), out.cols);
   CUDA_CHECK_LAUNCH();
@@ -161,7 +174,8 @@ void launch(TensorView out, TensorView q, KvView cache, const DeviceBatch& batch
 AttentionPlan plan_attention(int64_t n_items, int32_t max_keys, int sm_count) {
   // Enough blocks for every SM to hold a few, but no split shorter than one key tile.
   const int64_t tiles = (int64_t(max_keys) + kKeyTile - 1) / kKeyTile;
-  const int64_t want = (int64_t(4) * std::max(sm_count, 1) + n_items - 1) / std::max<int64_t>(n_items, 1);
+  const int64_t want =
+      (int64_t(4) * std::max(sm_count, 1) + n_items - 1) / std::max<int64_t>(n_items, 1);
   const int64_t splits = std::clamp<int64_t>(want, 1, std::min<int64_t>(tiles, 64));
   const int64_t tiles_per_split = (tiles + splits - 1) / splits;
   AttentionPlan p;

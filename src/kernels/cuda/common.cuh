@@ -44,6 +44,14 @@ __device__ __forceinline__ float2 rotate_pair(float2 v, float2 cs) {
                      __fadd_rn(__fmul_rn(v.x, cs.y), __fmul_rn(v.y, cs.x)));
 }
 
+// RoPE pair `pair` of a row (pairs numbered along the row, head_dim / 2 per head): the column
+// of its first element; the second is at + 1 (adjacent, GGUF llama) or + head_dim / 2 (NEOX,
+// the rotate-half order of qwen2/qwen3). Its angle is the table's entry pair % (head_dim / 2).
+template <bool kNeox>
+__device__ __forceinline__ int64_t rope_pair_column(int64_t pair, int half) {
+  return kNeox ? (pair / half) * 2 * half + pair % half : 2 * pair;
+}
+
 // A KV cache element (F32, or F16 rounded to nearest even with overflow to inf: the same
 // rounding as the CPU's f32_to_f16).
 __device__ __forceinline__ void store_cache(float* p, float v) { *p = v; }

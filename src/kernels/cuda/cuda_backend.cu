@@ -274,11 +274,11 @@ class CudaBackend final : public Backend {
                        static_cast<const float*>(y.data));
   }
 
-  void rope(TensorView x, const BatchLayout& batch, int head_dim, float freq_base) override {
-    check_rope(x, batch, head_dim);
+  void rope(TensorView x, const BatchLayout& batch, const RopeParams& params) override {
+    check_rope(x, batch, params);
     use_device();
     const cuda::DeviceBatch b = upload(batch);
-    cuda::rope_apply_f32(x, rope_table(b, head_dim, freq_base), head_dim, stream_.get());
+    cuda::rope_apply_f32(x, rope_table(b, params), params.head_dim, params.style, stream_.get());
   }
 
   void store_kv(KvView cache, TensorView k, TensorView v, const BatchLayout& batch) override {
@@ -288,16 +288,16 @@ class CudaBackend final : public Backend {
   }
 
   void rope_store_kv(TensorView q, TensorView k, TensorView v, KvView cache,
-                     const BatchLayout& batch, int head_dim, float freq_base) override {
+                     const BatchLayout& batch, const RopeParams& params) override {
     if (products_->decode_kernels() == cuda::DecodeKernels::Block)
-      return Backend::rope_store_kv(q, k, v, cache, batch, head_dim, freq_base);
-    check_rope(q, batch, head_dim);
-    check_rope(k, batch, head_dim);
+      return Backend::rope_store_kv(q, k, v, cache, batch, params);
+    check_rope(q, batch, params);
+    check_rope(k, batch, params);
     check_store_kv(cache, k, v, batch);
     use_device();
     const cuda::DeviceBatch b = upload(batch);
-    cuda::rope_store_kv_f32(q, k, v, cache, rope_table(b, head_dim, freq_base), b, head_dim,
-                            stream_.get());
+    cuda::rope_store_kv_f32(q, k, v, cache, rope_table(b, params), b, params.head_dim,
+                            params.style, stream_.get());
   }
 
   void attention(TensorView out, TensorView q, KvView cache, const BatchLayout& batch,
@@ -334,6 +334,16 @@ class CudaBackend final : public Backend {
     use_device();
     cuda::add_f32(static_cast<float*>(x.data), static_cast<const float*>(y.data), x.rows * x.cols,
                   stream_.get());
+  }
+
+  void add_rows(TensorView x, TensorView bias) override {
+    check_f32(x, "add_rows input");
+    check_f32(bias, "add_rows bias");
+    LLMPIPE_CHECK(bias.rows == 1 && bias.cols == x.cols, "add_rows: bias [", bias.rows, ", ",
+                  bias.cols, "] for rows of ", x.cols, ", expected [1, ", x.cols, "]");
+    use_device();
+    cuda::add_rows_f32(static_cast<float*>(x.data), static_cast<const float*>(bias.data), x.rows,
+                       x.cols, stream_.get());
   }
 
  private:
@@ -378,11 +388,18 @@ class CudaBackend final : public Backend {
             max_position_};
   }
 
-  static void check_rope(TensorView x, const BatchLayout& batch, int head_dim) {
+  static void check_rope(TensorView x, const BatchLayout& batch, const RopeParams& params) {
     check_f32(x, "rope input");
+    const int head_dim = params.head_dim;
     LLMPIPE_CHECK(
         x.rows == batch.n_tokens() && head_dim > 0 && x.cols % head_dim == 0 && head_dim % 2 == 0,
         "rope: shapes");
+    if (params.freq_factors.data) {
+      check_f32(params.freq_factors, "rope frequency factors");
+      LLMPIPE_CHECK(params.freq_factors.rows * params.freq_factors.cols == head_dim / 2,
+                    "rope: ", params.freq_factors.cols, " frequency factors for heads of ",
+                    head_dim, ", expected ", head_dim / 2);
+    }
   }
 
   static void check_store_kv(KvView cache, TensorView k, TensorView v, const BatchLayout& batch) {
@@ -405,14 +422,19 @@ class CudaBackend final : public Backend {
 
   // The (cos, sin) table of the batch's angles, computed when the layout or the rope
   // parameters changed since the last call.
-  const float2* rope_table(const cuda::DeviceBatch& b, int head_dim, float freq_base) {
-    if (!rope_table_valid_ || rope_head_dim_ != head_dim || rope_freq_base_ != freq_base) {
-      const size_t bytes = size_t(b.n_tokens) * size_t(head_dim / 2) * sizeof(float2);
+  const float2* rope_table(const cuda::DeviceBatch& b, const RopeParams& params) {
+    // The angles do not depend on the style; the factors are compared by address (a weight
+    // placed once per stage).
+    const RopeParams& last = rope_params_;
+    const bool same = last.head_dim == params.head_dim && last.freq_base == params.freq_base &&
+                      last.position_scale == params.position_scale &&
+                      last.freq_factors.data == params.freq_factors.data;
+    if (!rope_table_valid_ || !same) {
+      const size_t bytes = size_t(b.n_tokens) * size_t(params.head_dim / 2) * sizeof(float2);
       cuda::rope_angles_f32(static_cast<float2*>(rope_table_.get(bytes, stream_.get())), b,
-                            head_dim, freq_base, stream_.get());
+                            params, stream_.get());
       rope_table_valid_ = true;
-      rope_head_dim_ = head_dim;
-      rope_freq_base_ = freq_base;
+      rope_params_ = params;
     }
     return static_cast<const float2*>(rope_table_.get(0, stream_.get()));
   }
@@ -431,8 +453,7 @@ class CudaBackend final : public Backend {
   // rotates with the same angles, so they are computed once per batch layout.
   DeviceScratch rope_table_;
   bool rope_table_valid_ = false;
-  int rope_head_dim_ = 0;
-  float rope_freq_base_ = 0;
+  RopeParams rope_params_;  // the table's parameters
   std::vector<int32_t> positions_host_, slots_host_;
   int32_t max_position_ = 0;
   uint64_t allocated_ = 0;

@@ -29,18 +29,23 @@ void get_rows_f32(TensorView out, TensorView table, const int32_t* ids, cudaStre
 void rms_norm_f32(TensorView out, TensorView in, const float* weight, float eps,
                   cudaStream_t stream, const float* residual = nullptr);
 
-// rope.cu: in place, adjacent pairs. rope_angles_f32 fills table [n_tokens, head_dim / 2] with
-// (cos, sin) of the batch's angles, computed in double precision as the CPU reference;
-// rope_apply_f32 rotates every head of x [n_tokens, heads * head_dim] with it.
-void rope_angles_f32(float2* table, const DeviceBatch& batch, int head_dim, float freq_base,
+// rope.cu: in place. rope_angles_f32 fills table [n_tokens, head_dim / 2] with (cos, sin) of
+// the batch's angles (params.freq_factors: device memory or null), computed in double
+// precision as the CPU reference; rope_apply_f32 rotates the pairs (adjacent or NEOX) of every
+// head of x [n_tokens, heads * head_dim] with it.
+void rope_angles_f32(float2* table, const DeviceBatch& batch, const RopeParams& params,
                      cudaStream_t stream);
-void rope_apply_f32(TensorView x, const float2* table, int head_dim, cudaStream_t stream);
+void rope_apply_f32(TensorView x, const float2* table, int head_dim, RopeStyle style,
+                    cudaStream_t stream);
 
 // rope_store_kv.cu: rope_apply_f32 of q and k, then store_kv_f32 of k and v, in one kernel
 // (the same arithmetic). Precondition: q and k 8-byte aligned.
 void rope_store_kv_f32(TensorView q, TensorView k, TensorView v, KvView cache,
                        const float2* table, const DeviceBatch& batch, int head_dim,
-                       cudaStream_t stream);
+                       RopeStyle style, cudaStream_t stream);
+
+// add_rows.cu: x[r, :] += bias[:] for every row r of x [rows, cols].
+void add_rows_f32(float* x, const float* bias, int64_t rows, int64_t cols, cudaStream_t stream);
 
 // store_kv.cu: cache rows (slot * n_ctx + position) get k and v (F32 -> cache type F32/F16).
 void store_kv_f32(KvView cache, TensorView k, TensorView v, const DeviceBatch& batch,

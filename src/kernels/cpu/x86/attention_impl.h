@@ -10,6 +10,7 @@
 // level's namespace for the reason given in matmul_float_impl.h.
 #pragma once
 
+#include "kernels/cpu/reference_ops.h"
 #include "kernels/cpu/x86/isa_kernels.h"
 
 namespace llmpipe::cpu::LLMPIPE_X86_ISA {
@@ -23,8 +24,8 @@ struct AttentionItem {
   int64_t t;
   int h;
   int64_t kv_col;  // first column of the head's K/V (grouped-query: shared by `group` heads)
-  int64_t n_keys;  // causal: positions 0..pos of the token's slot
-  int64_t base;    // cache row of the slot's position 0
+  int64_t n_keys;  // causal: positions first..pos of the token's slot (first: 0, or the window's)
+  int64_t base;    // cache row of the slot's position `first`
   const float* q;  // head_dim floats
   float* out;      // head_dim floats
 };
@@ -36,8 +37,10 @@ inline AttentionItem attention_item(TensorView out, TensorView q, KvView cache,
   it.t = item / shape.n_head;
   it.h = int(item % shape.n_head);
   it.kv_col = int64_t(it.h / group) * hd;
-  it.n_keys = int64_t(batch.positions[size_t(it.t)]) + 1;
-  it.base = int64_t(batch.slots[size_t(it.t)]) * cache.n_ctx;
+  const int64_t pos = batch.positions[size_t(it.t)];
+  const int64_t first = ref::attention_first_key(pos, shape.window);
+  it.n_keys = pos + 1 - first;
+  it.base = int64_t(batch.slots[size_t(it.t)]) * cache.n_ctx + first;
   it.q = static_cast<const float*>(q.data) + it.t * q.cols + it.h * hd;
   it.out = static_cast<float*>(out.data) + it.t * out.cols + it.h * hd;
   return it;

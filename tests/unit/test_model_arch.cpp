@@ -7,9 +7,13 @@
 #include <cmath>
 #include <numbers>
 
+#include "convert/synth_model.h"
 #include "formats/hf/hf_config.h"
 #include "hf_test_files.h"
+#include "kernels/cpu/cpu_backend.h"
 #include "model/llama_arch.h"
+#include "model/llama_stage.h"
+#include "model/model_source.h"
 #include "test_helpers.h"
 
 namespace llmpipe {
@@ -100,6 +104,56 @@ TEST(ModelArch, Llama3FrequencyDivisors) {
     EXPECT_LT(f[size_t(i)], 8.0f);
   }
   for (int i = 3; i < 8; ++i) EXPECT_FLOAT_EQ(f[size_t(i)], 8.0f) << i;  // > 64: divided by 8
+}
+
+// synth writes what each architecture has (biases, q/k norms, rope_freqs with the llama3
+// divisors, <arch>.* keys with key_length), the GGUF loader reads it back as written, and the
+// one forward pass runs it.
+TEST(ModelArch, SynthModelsOfEveryArchitectureLoadAndRun) {
+  auto small = [](ModelArch arch) {
+    LlamaHParams h;
+    h.arch = arch;
+    h.n_vocab = 64, h.n_ctx_train = 32, h.n_embd = 32, h.n_layer = 2, h.n_head = 4;
+    h.n_head_kv = 2, h.n_ff = 64;
+    return h;
+  };
+  LlamaHParams llama3 = small(ModelArch::Llama);
+  llama3.rope_scaling = RopeScaling{"llama3", 8.0, 1.0, 4.0, 16};
+  llama3.has_rope_freqs = true;
+  LlamaHParams linear = small(ModelArch::Llama);
+  linear.rope_scaling = RopeScaling{"linear", 2.0};
+  linear.sliding_window = 3;
+  LlamaHParams qwen3 = small(ModelArch::Qwen3);
+  qwen3.n_embd_head = 16;  // 32 / 4 heads = 8
+  test::TempDir dir;
+  for (const LlamaHParams& h : {llama3, linear, small(ModelArch::Qwen2), qwen3}) {
+    SCOPED_TRACE(cat(arch_gguf_name(h.arch), " head_dim ", h.head_dim()));
+    const std::string path = dir.file("m.gguf");
+    synthesize_model({"test", "test", h}, {.type = DType::F32, .seed = 3}, path);
+    const ModelSource m = open_model(path);
+    EXPECT_EQ(m.hparams.arch, h.arch);
+    EXPECT_EQ(m.hparams.head_dim(), h.head_dim());
+    EXPECT_EQ(m.hparams.has_rope_freqs, h.has_rope_freqs);
+    EXPECT_EQ(m.hparams.sliding_window, h.sliding_window);
+    EXPECT_FLOAT_EQ(m.hparams.rope_position_scale(), h.rope_position_scale());
+    for (const TensorRole r : kLayerRoles)
+      EXPECT_EQ(bool(m.tensors->find(tensor_name(r, 1))), role_in_model(r, h)) << tensor_name(r, 1);
+    if (h.has_rope_freqs) {
+      const HostTensor t = m.tensors->load(tensor_name(TensorRole::RopeFreqs));
+      const auto want = llama3_rope_freq_factors(*h.rope_scaling, h.head_dim(), h.rope_freq_base);
+      const auto* got = static_cast<const float*>(t.data);
+      EXPECT_EQ(std::vector<float>(got, got + want.size()), want);
+    }
+    CpuBackend backend({.threads = 1});
+    const StageSpec spec{{0, h.n_layer}, true, true};
+    LlamaStage stage(m.hparams, spec, load_stage_weights(*m.tensors, m.hparams, spec, backend),
+                     backend, {h.n_layer, 1, 8, h.kv_dim(), DType::F32}, 8, 1);
+    const std::vector<int32_t> tokens = {1, 5, 9, 2}, pos = {0, 1, 2, 3}, slots(4, 0);
+    const int32_t last[] = {3};
+    std::vector<float> logits(size_t(h.n_vocab));
+    backend.to_host(logits, stage.forward({pos, slots, 1}, tokens, last));
+    for (float v : logits) ASSERT_TRUE(std::isfinite(v));
+  }
 }
 
 }  // namespace

@@ -172,6 +172,21 @@ int run_rank(Transport& t, const RunConfig& c, Plan& plan, RankLog& log) {
   t.barrier();
   const auto t_start = std::chrono::steady_clock::now();
   trace.set_origin(t_start);
+  // From here on every rank is loaded and waits only on the others' steps: arm stall detection,
+  // and log a heartbeat line (progress and when each peer was last heard) now and then.
+  t.set_stall_deadline(c.hop_timeout_s);
+  const double beat_s = c.hop_timeout_s > 0 ? std::min(30.0, c.hop_timeout_s / 2) : 30.0;
+  runtime.set_batch_hook([&t, &log, beat_s, last = t_start](const StageStats& s) mutable {
+    const auto now = std::chrono::steady_clock::now();
+    if (std::chrono::duration<double>(now - last).count() < beat_s) return;
+    last = now;
+    std::string heard;
+    for (int r = 0; r < t.size(); ++r)
+      if (const double ago = t.seconds_since_heard(r); ago >= 0)
+        heard += cat(heard.empty() ? "" : ", ", "rank ", r, " ", int64_t(ago * 1000), " ms ago");
+    log.line(cat("heartbeat: ", s.batches, " batches, ", s.tokens, " tokens so far",
+                 heard.empty() ? "" : "; last heard: ", heard));
+  });
   const std::string label = cat("rank ", t.rank(), " (", t.host(), ") layers ", spec.layers.first,
                                 "-", spec.layers.last - 1);
 

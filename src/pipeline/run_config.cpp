@@ -73,6 +73,7 @@ void apply_exp_config(RunConfig& c, const std::string& path) {
   std::string hop_transport;
   read(j, path, "hop_transport", knobs, hop_transport);
   if (!hop_transport.empty()) c.hop_transport = hop_transport_from_name(hop_transport);
+  read(j, path, "hop_timeout", knobs, c.hop_timeout_s);
   read(j, path, "trace_path", {nullptr, "outputs"}, c.trace_path);
   read(j, path, "backend", knobs, c.backend);
   read(j, path, "gpu_layers", knobs, c.gpu_layers);
@@ -124,6 +125,9 @@ void validate_run_config(const RunConfig& c, int world_size) {
     fail("tensor_parallel_size is ", c.tensor_parallel_size,
          " but only pipeline parallelism is supported: set it to 1");
   if (c.max_new_tokens < 1) fail("max_new_tokens must be >= 1, got ", c.max_new_tokens);
+  if (!(c.hop_timeout_s >= 0 && c.hop_timeout_s < 1e9))
+    fail("hop_timeout must be a number of seconds >= 0 (0: no stall detection), got ",
+         c.hop_timeout_s);
   if (c.batch_size < 1) fail("batch_size must be >= 1, got ", c.batch_size);
   if (c.prefill_chunk < 1) fail("prefill_chunk must be >= 1, got ", c.prefill_chunk);
   if (!(c.temperature >= 0)) fail("temperature must be >= 0, got ", c.temperature);
@@ -163,6 +167,7 @@ json RunConfig::to_json() const {
           {"kv_memory", kv_memory},
           {"hop_type", std::string(dtype_name(hop_type))},
           {"hop_transport", hop_transport_name(hop_transport)},
+          {"hop_timeout", hop_timeout_s},
           {"weights", weight_placement_name(weights)},
           {"trace_path", trace_path},
           {"pipeline_parallel_size", pipeline_parallel_size ? json(*pipeline_parallel_size) : json()},

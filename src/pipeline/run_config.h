@@ -43,6 +43,9 @@ struct RunConfig {
   // MPI (mpi), or NCCL on every hop, failing at start where a hop cannot (nccl).
   HopTransport hop_transport = HopTransport::Auto;
   std::string trace_path;      // Chrome/Perfetto trace of every rank's spans; empty: none
+  // Stall detection: a rank that waits longer than this (or 10x its longest step, if more) for
+  // a message ends the job, naming the silent rank(s); 0: wait forever.
+  double hop_timeout_s = 120;
   // parallelism
   std::optional<int> pipeline_parallel_size;  // from ds_config; must equal the world size
   int tensor_parallel_size = 1;

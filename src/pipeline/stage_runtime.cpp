@@ -43,6 +43,7 @@ void StageRuntime::load_input(BatchMessage& msg, int64_t n) {
 
 std::optional<TokensMessage> StageRuntime::process(BatchMessage& msg,
                                                    std::span<const int32_t> tokens) {
+  if (batch_hook_) batch_hook_(stats_);
   std::optional<NvtxRange> nvtx(std::in_place, "stage compute");
   const auto t0 = Clock::now();
   const int64_t n = int64_t(msg.positions.size());

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -49,6 +50,8 @@ class StageRuntime {
 
   const StageStats& stats() const { return stats_; }
   StageStats& stats() { return stats_; }
+  // Called as each batch starts (the rank log's heartbeat lines); none by default.
+  void set_batch_hook(std::function<void(const StageStats&)> hook) { batch_hook_ = std::move(hook); }
   LlamaStage& stage() { return stage_; }
 
  private:
@@ -65,6 +68,7 @@ class StageRuntime {
   std::vector<std::optional<Sampler>> samplers_;  // last stage: one per KV slot
   std::vector<float> logits_host_;
   std::vector<int32_t> greedy_ids_;  // [rows] when every row samples greedily
+  std::function<void(const StageStats&)> batch_hook_;
 };
 
 }  // namespace llmpipe

@@ -14,6 +14,7 @@ enum class Channel : int {
   Tokens = 2,       // last stage -> stage 0: sampled tokens
   Stats = 3,        // every rank -> rank 0 at the end: timings for metrics.json
   Setup = 4,        // neighbours, once at start: how their hop carries activations (device_link.h)
+  Heartbeat = 5,    // every rank -> every rank while waiting: "still here" (stall detection)
 };
 
 using Bytes = std::vector<std::byte>;
@@ -36,6 +37,17 @@ class Transport {
   virtual void flush() = 0;
   // Ends every rank of the job after an error on this one: no rank is left waiting.
   [[noreturn]] virtual void abort(int code) = 0;
+
+  // Stall detection (the MPI transport; others ignore it). From now on recv() fails with an
+  // Error naming the silent rank(s) when it has waited longer than the deadline: the larger of
+  // `floor_s` and 10x the longest compute step this rank has taken between two receives (so a
+  // slow model is not mistaken for a stall). While waiting, ranks tell each other they are
+  // alive (Channel::Heartbeat); a rank silent for the deadline is stalled (SIGSTOP, a hung
+  // node, a dead NIC) or computing for longer than its deadline allows. 0 disarms.
+  virtual void set_stall_deadline(double /*floor_s*/) {}
+  // Seconds since a message (data or heartbeat) last arrived from `rank`; -1 if never or
+  // unknown. For the rank log's heartbeat lines.
+  virtual double seconds_since_heard(int /*rank*/) const { return -1; }
 };
 
 }  // namespace llmpipe

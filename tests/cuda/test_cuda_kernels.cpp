@@ -278,6 +278,30 @@ TEST(CudaKernels, RopeMatchesDoublePrecisionAngles) {
     p.gpu->rope(x.g, batch, RopeParams{.head_dim = hd});
     // Same double-precision angles; cos/sin may differ in the last bit of the double.
     EXPECT_LT(max_rel_diff(p.cpu_host(x), p.gpu_host(x)), 2e-6f) << "head_dim " << hd;
+    // NEOX pairs (qwen2/qwen3), a linear position scale and per-frequency divisors (llama3).
+    const auto f = p.f32(1, hd / 2, random_floats(size_t(hd / 2), 9, 1.0f, 8.0f));
+    for (RopeStyle style : {RopeStyle::Adjacent, RopeStyle::Neox}) {
+      const auto y = p.f32(n, heads * hd, uint32_t(hd + 1));
+      RopeParams cp{.head_dim = hd, .freq_base = 500000.0f, .style = style, .position_scale = 0.25f};
+      RopeParams gp = cp;
+      cp.freq_factors = f.c;
+      gp.freq_factors = f.g;
+      p.cpu.rope(y.c, batch, cp);
+      p.gpu->rope(y.g, batch, gp);
+      EXPECT_LT(max_rel_diff(p.cpu_host(y), p.gpu_host(y)), 2e-6f)
+          << "head_dim " << hd << (style == RopeStyle::Neox ? " neox" : " adjacent");
+    }
+  }
+}
+
+TEST(CudaKernels, AddRowsIsExact) {
+  Pair p;
+  for (auto [rows, cols] : {std::pair<int64_t, int64_t>{1, 3584}, {7, 512}, {3, 33}}) {
+    const auto x = p.f32(rows, cols, 4);
+    const auto b = p.f32(1, cols, 5);
+    p.cpu.add_rows(x.c, b.c);
+    p.gpu->add_rows(x.g, b.g);
+    EXPECT_EQ(p.cpu_host(x), p.gpu_host(x)) << rows << "x" << cols;
   }
 }
 
@@ -318,6 +342,10 @@ std::vector<AttentionCase> attention_cases() {
   cases.push_back({"small head", {8, 4, 8}, 1, 512, {300, 301, 302, 303, 304}, {0, 0, 0, 0, 0}});
   // The largest head the kernel takes.
   cases.push_back({"head 256", {2, 1, 256}, 1, 300, {0, 150, 299}, {0, 0, 0}});
+  // Sliding windows (Mistral): inside, at and past the window, and a decode split over many
+  // key ranges of which the window keeps the last.
+  cases.push_back({"window 8", {4, 2, 64, 8}, 2, 64, {0, 7, 8, 9, 63, 30}, {0, 0, 0, 0, 1, 1}});
+  cases.push_back({"window 100", {4, 4, 128, 100}, 2, 3072, {2999, 50}, {0, 1}});
   return cases;
 }
 
@@ -398,8 +426,11 @@ TEST(CudaKernels, ArgmaxRowsLikeTheHost) {
 // fused op is the sequence itself.
 TEST(CudaKernels, RopeStoreKvEqualsTheOpsInSequence) {
   for (const DecodeMode& mode : {kDecodeModes[0], kDecodeModes[3]})
-    for (DType kv_type : {DType::F32, DType::F16}) {
-      SCOPED_TRACE(describe(mode) + ", kv " + std::string(dtype_name(kv_type)));
+    for (DType kv_type : {DType::F32, DType::F16})
+    for (RopeStyle style : {RopeStyle::Adjacent, RopeStyle::Neox}) {
+      SCOPED_TRACE(describe(mode) + ", kv " + std::string(dtype_name(kv_type)) +
+                   (style == RopeStyle::Neox ? ", neox" : ", adjacent"));
+      const RopeParams rope{.head_dim = 64, .style = style};
       const ScopedDecodeMode scoped(mode);
       Pair p;
       const int head_dim = 64;
@@ -413,10 +444,10 @@ TEST(CudaKernels, RopeStoreKvEqualsTheOpsInSequence) {
       const auto q1 = p.f32(n, q_dim, 1), q2 = p.f32(n, q_dim, 1);
       const auto k1 = p.f32(n, kv_dim, 2), k2 = p.f32(n, kv_dim, 2);
       const auto v = p.f32(n, kv_dim, 3);
-      p.gpu->rope(q1.g, batch, RopeParams{.head_dim = head_dim});
-      p.gpu->rope(k1.g, batch, RopeParams{.head_dim = head_dim});
+      p.gpu->rope(q1.g, batch, rope);
+      p.gpu->rope(k1.g, batch, rope);
       p.gpu->store_kv({kc1.g, vc1.g, n_ctx}, k1.g, v.g, batch);
-      p.gpu->rope_store_kv(q2.g, k2.g, v.g, {kc2.g, vc2.g, n_ctx}, batch, RopeParams{.head_dim = head_dim});
+      p.gpu->rope_store_kv(q2.g, k2.g, v.g, {kc2.g, vc2.g, n_ctx}, batch, rope);
       EXPECT_EQ(p.gpu_host(q1), p.gpu_host(q2)) << "q";
       EXPECT_EQ(p.gpu_host(k1), p.gpu_host(k2)) << "k";
       // The raw cache bytes (an F16 cache seen as pairs in F32 words: memcmp, not float ==).

@@ -43,11 +43,4 @@ void rope_f32(TensorView x, const BatchLayout& batch, const RopeParams& params, 
   }
 }
 
-void add_rows_f32(TensorView x, const float* bias, int64_t r0, int64_t r1) {
-  for (int64_t r = r0; r < r1; ++r) {
-    float* row = static_cast<float*>(x.data) + r * x.cols;
-    for (int64_t i = 0; i < x.cols; ++i) row[i] += bias[i];
-  }
-}
-
 }  // namespace llmpipe::cpu::ref

@@ -27,8 +27,6 @@ void rms_norm_f32(TensorView out, TensorView in, const float* weight, float eps,
 // params.freq_factors, if set, is host memory here.
 void rope_f32(TensorView x, const BatchLayout& batch, const RopeParams& params, int64_t r0,
               int64_t r1);
-// x[r, :] += bias[:] for rows [r0, r1).
-void add_rows_f32(TensorView x, const float* bias, int64_t r0, int64_t r1);
 // The first cache position a token at `position` attends to (sliding window, AttentionShape).
 inline int64_t attention_first_key(int64_t position, int window) {
   return window > 0 && position >= window ? position - window + 1 : 0;

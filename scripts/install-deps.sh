@@ -11,6 +11,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev                 # CLI, JSON
   openmpi-bin libopenmpi-dev                      # the pipeline transport
   libgtest-dev libsentencepiece-dev               # tests (sentencepiece is the tokenizer reference)
+  libpcre2-dev                                    # the byte-level BPE pre-tokenizer regexes
   python3 python3-venv                            # test helpers, scripts/experiment; the test venv
   gnuplot-nox                                     # scripts/experiment's plots
   python3-torch python3-sentencepiece             # tests: torch.save writes the .bin fixtures,

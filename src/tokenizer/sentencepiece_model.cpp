@@ -44,11 +44,22 @@ class Wire {
   }
   void skip(uint32_t wire_type) {
     switch (wire_type) {
-      case 0: varint(); return;
-      case 1: need(8); pos_ += 8; return;
-      case 2: bytes(); return;
-      case 5: need(4); pos_ += 4; return;
-      default: bad("unsupported wire type " + std::to_string(wire_type));
+      case 0:
+        varint();
+        return;
+      case 1:
+        need(8);
+        pos_ += 8;
+        return;
+      case 2:
+        bytes();
+        return;
+      case 5:
+        need(4);
+        pos_ += 4;
+        return;
+      default:
+        bad("unsupported wire type " + std::to_string(wire_type));
     }
   }
   size_t offset() const { return base_ + pos_; }

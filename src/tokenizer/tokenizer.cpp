@@ -1,159 +1,147 @@
 #include "tokenizer/tokenizer.h"
 
 #include <algorithm>
-#include <cstdio>
-#include <queue>
+#include <unordered_map>
 
 #include "core/error.h"
+#include "tokenizer/encoder.h"
+#include "tokenizer/special_tokens.h"
+#include "tokenizer/utf8.h"
 
 namespace llmpipe {
 
 namespace {
 
-constexpr std::string_view kSpace = "\xe2\x96\x81";  // U+2581, SentencePiece's visible space
+// Texts of tokens that end a turn in the chat formats we know (llama.cpp's end-of-generation
+// list, plus SentencePiece's </s>): generation stops at them even when eos is another token.
+constexpr std::string_view kEndMarkers[] = {
+    "<|eot_id|>",
+    "<|eom_id|>",
+    "<|im_end|>",
+    "<|end|>",
+    "<end_of_turn>",
+    "<|endoftext|>",
+    "<|end_of_text|>",
+    "<|return|>",
+    "<|call|>",
+    "<EOT>",
+    "_<EOT>",
+    "</s>",
+    "<\xef\xbd\x9c"
+    "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",  // DeepSeek
+};
 
-// Length of the UTF-8 sequence starting with byte c (1 for invalid lead bytes).
-size_t utf8_len(unsigned char c) {
-  if (c < 0x80) return 1;
-  if ((c >> 5) == 0x6) return 2;
-  if ((c >> 4) == 0xe) return 3;
-  if ((c >> 3) == 0x1e) return 4;
-  return 1;
+void check_id(const Vocab& v, const char* what, int32_t id) {
+  if (id < 0 || id >= v.size())
+    fail("tokenizer: ", what, " id ", id, " is outside the vocabulary of ", v.size(), " tokens");
 }
 
-bool matchable(TokenType t) { return t == TokenType::Normal || t == TokenType::UserDefined; }
-
-// One symbol of the text being merged: a byte range, linked to its neighbours.
-struct Symbol {
-  size_t start, len;
-  int prev, next;
-};
-
-struct Candidate {
-  float score;
-  int left;          // index of the left symbol
-  size_t total_len;  // length of the merged piece, to detect stale candidates
-  bool operator<(const Candidate& o) const {
-    // Higher score first; on ties the leftmost pair (SentencePiece's order).
-    return score < o.score || (score == o.score && left > o.left);
-  }
-};
+void check_vocab(const Vocab& v) {
+  const int32_t n = v.size();
+  if (n == 0) fail("tokenizer: empty vocabulary");
+  if (v.types.size() != size_t(n))
+    fail("tokenizer: ", n, " tokens but ", v.types.size(), " token types");
+  if (v.model == VocabModel::SentencePiece && v.scores.size() != size_t(n))
+    fail("tokenizer: ", n, " tokens but ", v.scores.size(), " scores");
+  check_id(v, "bos", v.bos_id);
+  check_id(v, "eos", v.eos_id);
+  if (v.eot_id) check_id(v, "eot", *v.eot_id);
+  if (v.eom_id) check_id(v, "eom", *v.eom_id);
+}
 
 }  // namespace
 
-Tokenizer::Tokenizer(Vocab vocab) : vocab_(std::move(vocab)) {
-  const int32_t n = vocab_.size();
-  if (n == 0) fail("tokenizer: empty vocabulary");
-  if (vocab_.scores.size() != size_t(n) || vocab_.types.size() != size_t(n))
-    fail("tokenizer: ", n, " tokens but ", vocab_.scores.size(), " scores and ",
-         vocab_.types.size(), " types");
-  std::fill(std::begin(byte_ids_), std::end(byte_ids_), -1);
-  for (int32_t id = 0; id < n; ++id) {
-    const std::string& piece = vocab_.tokens[size_t(id)];
-    if (vocab_.types[size_t(id)] == TokenType::Byte) {
-      unsigned value = 0;
-      if (piece.size() == 6 && std::sscanf(piece.c_str(), "<0x%02X>", &value) == 1 && value < 256)
-        byte_ids_[value] = id;
-      continue;
-    }
-    if (matchable(vocab_.types[size_t(id)])) piece_to_id_.emplace(piece, id);
+struct Tokenizer::Impl {
+  Vocab vocab;
+  std::unique_ptr<detail::Encoder> encoder;
+  std::unique_ptr<detail::SpecialTokenMatcher> specials;
+  std::unordered_map<std::string_view, int32_t> text_to_id;  // views of vocab.tokens
+  std::vector<int32_t> eog_ids;
+
+  explicit Impl(Vocab v) : vocab(std::move(v)) {
+    check_vocab(vocab);
+    encoder = vocab.model == VocabModel::SentencePiece ? detail::make_spm_encoder(vocab)
+                                                       : detail::make_bpe_encoder(vocab);
+    specials = std::make_unique<detail::SpecialTokenMatcher>(vocab);
+    for (int32_t id = 0; id < vocab.size(); ++id) text_to_id.emplace(vocab.tokens[size_t(id)], id);
+    collect_end_of_generation();
   }
+
+  void collect_end_of_generation() {
+    eog_ids.push_back(vocab.eos_id);
+    if (vocab.eot_id) eog_ids.push_back(*vocab.eot_id);
+    if (vocab.eom_id) eog_ids.push_back(*vocab.eom_id);
+    for (std::string_view marker : kEndMarkers) {
+      const auto it = text_to_id.find(marker);
+      if (it == text_to_id.end()) continue;
+      const TokenType t = vocab.types[size_t(it->second)];
+      // A normal token spelled like a marker is text, not a turn's end.
+      if (t == TokenType::Control || t == TokenType::UserDefined) eog_ids.push_back(it->second);
+    }
+    std::sort(eog_ids.begin(), eog_ids.end());
+    eog_ids.erase(std::unique(eog_ids.begin(), eog_ids.end()), eog_ids.end());
+  }
+};
+
+Tokenizer::Tokenizer(Vocab vocab) : impl_(std::make_shared<const Impl>(std::move(vocab))) {}
+
+const Vocab& Tokenizer::vocab() const {
+  return impl_->vocab;
 }
 
 bool Tokenizer::is_control(int32_t id) const {
-  return id >= 0 && id < n_vocab() && vocab_.types[size_t(id)] == TokenType::Control;
+  return id >= 0 && id < n_vocab() && vocab().types[size_t(id)] == TokenType::Control;
 }
 
-std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_bos) const {
+std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_bos,
+                                       bool parse_special) const {
   std::vector<int32_t> out;
-  if (add_bos) out.push_back(vocab_.bos_id);
-  if (text.empty()) return out;
-
-  std::string s;
-  if (vocab_.add_space_prefix) s += kSpace;
-  for (char c : text) {
-    if (c == ' ')
-      s += kSpace;
-    else
-      s += c;
-  }
-
-  std::vector<Symbol> sym;
-  for (size_t i = 0; i < s.size();) {
-    const size_t len = std::min(utf8_len(static_cast<unsigned char>(s[i])), s.size() - i);
-    sym.push_back({i, len, int(sym.size()) - 1, int(sym.size()) + 1});
-    i += len;
-  }
-  sym.back().next = -1;
-
-  std::priority_queue<Candidate> queue;
-  auto try_pair = [&](int left) {
-    if (left < 0 || sym[size_t(left)].next < 0) return;
-    const Symbol& a = sym[size_t(left)];
-    const Symbol& b = sym[size_t(a.next)];
-    const auto it = piece_to_id_.find(std::string(s.substr(a.start, a.len + b.len)));
-    if (it == piece_to_id_.end()) return;
-    queue.push({vocab_.scores[size_t(it->second)], left, a.len + b.len});
-  };
-  for (int i = 0; i + 1 < int(sym.size()); ++i) try_pair(i);
-
-  while (!queue.empty()) {
-    const Candidate c = queue.top();
-    queue.pop();
-    Symbol& a = sym[size_t(c.left)];
-    // Stale: one side was merged away since this pair was queued.
-    if (a.len == 0 || a.next < 0 || a.len + sym[size_t(a.next)].len != c.total_len) continue;
-    Symbol& b = sym[size_t(a.next)];
-    a.len += b.len;
-    b.len = 0;
-    a.next = b.next;
-    if (a.next >= 0) sym[size_t(a.next)].prev = c.left;
-    try_pair(a.prev);
-    try_pair(c.left);
-  }
-
-  for (int i = 0; i >= 0; i = sym[size_t(i)].next) {
-    const Symbol& x = sym[size_t(i)];
-    const auto it = piece_to_id_.find(std::string(s.substr(x.start, x.len)));
-    if (it != piece_to_id_.end()) {
-      out.push_back(it->second);
+  if (add_bos) out.push_back(vocab().bos_id);
+  bool at_start = true;  // the next fragment starts the text or follows a special token
+  size_t fragment = 0;
+  for (size_t pos = 0; pos < text.size();) {
+    const auto m = impl_->specials->match_at(text, pos, parse_special);
+    if (!m) {
+      ++pos;
       continue;
     }
-    // Not in the vocabulary: one byte token per UTF-8 byte, or UNK without byte fallback.
-    for (size_t k = 0; k < x.len; ++k) {
-      const int32_t b = byte_ids_[static_cast<unsigned char>(s[x.start + k])];
-      if (b < 0) {
-        out.push_back(vocab_.unk_id);
-        break;
-      }
-      out.push_back(b);
-    }
+    if (pos > fragment)
+      impl_->encoder->encode(text.substr(fragment, pos - fragment), at_start, out);
+    out.push_back(m->id);
+    at_start = true;
+    pos += m->len;
+    fragment = pos;
   }
+  if (fragment < text.size()) impl_->encoder->encode(text.substr(fragment), at_start, out);
   return out;
 }
 
 std::string Tokenizer::piece_text(int32_t id) const {
   if (id < 0 || id >= n_vocab())
     fail("token id ", id, " is outside the vocabulary of ", n_vocab(), " tokens");
-  const TokenType type = vocab_.types[size_t(id)];
-  const std::string& piece = vocab_.tokens[size_t(id)];
+  const TokenType type = vocab().types[size_t(id)];
   if (type == TokenType::Control) return "";
-  if (type == TokenType::Byte) {
-    for (int b = 0; b < 256; ++b)
-      if (byte_ids_[b] == id) return std::string(1, char(b));
-    return "";
-  }
-  if (type == TokenType::Unknown) return " \xe2\x81\x87 ";  // " ⁇ ", as SentencePiece decodes UNK
-  std::string text;
-  for (size_t i = 0; i < piece.size();) {
-    if (piece.compare(i, kSpace.size(), kSpace) == 0) {
-      text += ' ';
-      i += kSpace.size();
-    } else {
-      text += piece[i++];
-    }
-  }
-  return text;
+  return impl_->encoder->piece_text(id);
+}
+
+std::string Tokenizer::token_text(int32_t id) const {
+  if (id < 0 || id >= n_vocab())
+    fail("token id ", id, " is outside the vocabulary of ", n_vocab(), " tokens");
+  return vocab().tokens[size_t(id)];
+}
+
+std::optional<int32_t> Tokenizer::token_id(std::string_view text) const {
+  const auto it = impl_->text_to_id.find(text);
+  if (it == impl_->text_to_id.end()) return std::nullopt;
+  return it->second;
+}
+
+bool Tokenizer::is_end_of_generation(int32_t id) const {
+  return std::binary_search(impl_->eog_ids.begin(), impl_->eog_ids.end(), id);
+}
+
+std::span<const int32_t> Tokenizer::end_of_generation_ids() const {
+  return impl_->eog_ids;
 }
 
 std::string Tokenizer::decode(std::span<const int32_t> ids) const {
@@ -171,7 +159,7 @@ namespace {
 size_t complete_prefix(const std::string& s) {
   size_t i = 0;
   while (i < s.size()) {
-    const size_t len = utf8_len(static_cast<unsigned char>(s[i]));
+    const size_t len = detail::utf8_len(static_cast<unsigned char>(s[i]));
     if (i + len > s.size()) {
       // Incomplete only if what is there are valid continuation bytes.
       bool continuing = true;
@@ -191,7 +179,9 @@ std::string StreamDecoder::push(int32_t id) {
   std::string piece = tok_.piece_text(id);
   if (at_start_ && !piece.empty()) {
     // SentencePiece drops the space that the space prefix put before the first word.
-    if (tok_.vocab().add_space_prefix && piece[0] == ' ') piece.erase(0, 1);
+    if (tok_.vocab().model == VocabModel::SentencePiece && tok_.vocab().add_space_prefix &&
+        piece[0] == ' ')
+      piece.erase(0, 1);
     at_start_ = false;
   }
   pending_ += piece;

@@ -427,37 +427,37 @@ TEST(CudaKernels, ArgmaxRowsLikeTheHost) {
 TEST(CudaKernels, RopeStoreKvEqualsTheOpsInSequence) {
   for (const DecodeMode& mode : {kDecodeModes[0], kDecodeModes[3]})
     for (DType kv_type : {DType::F32, DType::F16})
-    for (RopeStyle style : {RopeStyle::Adjacent, RopeStyle::Neox}) {
-      SCOPED_TRACE(describe(mode) + ", kv " + std::string(dtype_name(kv_type)) +
-                   (style == RopeStyle::Neox ? ", neox" : ", adjacent"));
-      const RopeParams rope{.head_dim = 64, .style = style};
-      const ScopedDecodeMode scoped(mode);
-      Pair p;
-      const int head_dim = 64;
-      const int64_t n = 5, n_ctx = 64, q_dim = 8 * head_dim, kv_dim = 2 * head_dim;
-      std::vector<int32_t> pos = {5, 6, 7, 0, 63}, slots = {0, 0, 0, 1, 1};
-      const BatchLayout batch{pos, slots, 1};
-      const auto kc1 = p.zeros(kv_type, 2 * n_ctx, kv_dim),
-                 vc1 = p.zeros(kv_type, 2 * n_ctx, kv_dim);
-      const auto kc2 = p.zeros(kv_type, 2 * n_ctx, kv_dim),
-                 vc2 = p.zeros(kv_type, 2 * n_ctx, kv_dim);
-      const auto q1 = p.f32(n, q_dim, 1), q2 = p.f32(n, q_dim, 1);
-      const auto k1 = p.f32(n, kv_dim, 2), k2 = p.f32(n, kv_dim, 2);
-      const auto v = p.f32(n, kv_dim, 3);
-      p.gpu->rope(q1.g, batch, rope);
-      p.gpu->rope(k1.g, batch, rope);
-      p.gpu->store_kv({kc1.g, vc1.g, n_ctx}, k1.g, v.g, batch);
-      p.gpu->rope_store_kv(q2.g, k2.g, v.g, {kc2.g, vc2.g, n_ctx}, batch, rope);
-      EXPECT_EQ(p.gpu_host(q1), p.gpu_host(q2)) << "q";
-      EXPECT_EQ(p.gpu_host(k1), p.gpu_host(k2)) << "k";
-      // The raw cache bytes (an F16 cache seen as pairs in F32 words: memcmp, not float ==).
-      const int64_t words = kv_type == DType::F16 ? kv_dim / 2 : kv_dim;
-      for (const auto& [a, b] : {std::pair{kc1, kc2}, std::pair{vc1, vc2}}) {
-        const auto ha = p.host(*p.gpu, {a.g.data, DType::F32, 2 * n_ctx, words});
-        const auto hb = p.host(*p.gpu, {b.g.data, DType::F32, 2 * n_ctx, words});
-        EXPECT_EQ(0, std::memcmp(ha.data(), hb.data(), ha.size() * 4)) << "cache";
+      for (RopeStyle style : {RopeStyle::Adjacent, RopeStyle::Neox}) {
+        SCOPED_TRACE(describe(mode) + ", kv " + std::string(dtype_name(kv_type)) +
+                     (style == RopeStyle::Neox ? ", neox" : ", adjacent"));
+        const RopeParams rope{.head_dim = 64, .style = style};
+        const ScopedDecodeMode scoped(mode);
+        Pair p;
+        const int head_dim = 64;
+        const int64_t n = 5, n_ctx = 64, q_dim = 8 * head_dim, kv_dim = 2 * head_dim;
+        std::vector<int32_t> pos = {5, 6, 7, 0, 63}, slots = {0, 0, 0, 1, 1};
+        const BatchLayout batch{pos, slots, 1};
+        const auto kc1 = p.zeros(kv_type, 2 * n_ctx, kv_dim),
+                   vc1 = p.zeros(kv_type, 2 * n_ctx, kv_dim);
+        const auto kc2 = p.zeros(kv_type, 2 * n_ctx, kv_dim),
+                   vc2 = p.zeros(kv_type, 2 * n_ctx, kv_dim);
+        const auto q1 = p.f32(n, q_dim, 1), q2 = p.f32(n, q_dim, 1);
+        const auto k1 = p.f32(n, kv_dim, 2), k2 = p.f32(n, kv_dim, 2);
+        const auto v = p.f32(n, kv_dim, 3);
+        p.gpu->rope(q1.g, batch, rope);
+        p.gpu->rope(k1.g, batch, rope);
+        p.gpu->store_kv({kc1.g, vc1.g, n_ctx}, k1.g, v.g, batch);
+        p.gpu->rope_store_kv(q2.g, k2.g, v.g, {kc2.g, vc2.g, n_ctx}, batch, rope);
+        EXPECT_EQ(p.gpu_host(q1), p.gpu_host(q2)) << "q";
+        EXPECT_EQ(p.gpu_host(k1), p.gpu_host(k2)) << "k";
+        // The raw cache bytes (an F16 cache seen as pairs in F32 words: memcmp, not float ==).
+        const int64_t words = kv_type == DType::F16 ? kv_dim / 2 : kv_dim;
+        for (const auto& [a, b] : {std::pair{kc1, kc2}, std::pair{vc1, vc2}}) {
+          const auto ha = p.host(*p.gpu, {a.g.data, DType::F32, 2 * n_ctx, words});
+          const auto hb = p.host(*p.gpu, {b.g.data, DType::F32, 2 * n_ctx, words});
+          EXPECT_EQ(0, std::memcmp(ha.data(), hb.data(), ha.size() * 4)) << "cache";
+        }
       }
-    }
 }
 
 // The A/B switches of the decode kernels refuse values they do not know, naming them, when

@@ -216,6 +216,33 @@ TEST(CpuKernelMatmul, RowResultsDoNotDependOnTheBatch) {
     }
 }
 
+// The element-wise ops likewise: which elements a thread's chunk leaves for a level's tail
+// depends on the batch (the ops run over rows x cols elements split between threads), so a
+// tail computed differently from the vector body (std::exp against Simd::exp, on AVX2) made
+// swiglu, and so whole forward passes, batch-dependent. Every row of a 7-row swiglu, rows of
+// 172 (not a multiple of any vector width), equals the row computed alone.
+TEST(CpuKernelOps, ElementwiseRowsDoNotDependOnTheBatch) {
+  std::mt19937 rng(7);
+  const int64_t n = 7, d = 172;
+  const auto gf = random_floats(size_t(n * d), rng), uf = random_floats(size_t(n * d), rng);
+  for (CpuIsa isa : cpu::supported_cpu_isas()) {
+    SCOPED_TRACE(std::string(cpu::cpu_isa_name(isa)));
+    CpuBackend be({.threads = 2, .isa = isa});
+    std::vector<Buffer> keep;
+    const TensorView g = upload(be, keep, gf, n, d), u = upload(be, keep, uf, n, d);
+    be.swiglu(g, u);
+    const auto batch = host(g);
+    for (int64_t t = 0; t < n; ++t) {
+      const std::vector<float> g1(gf.begin() + t * d, gf.begin() + (t + 1) * d),
+          u1(uf.begin() + t * d, uf.begin() + (t + 1) * d);
+      const TensorView gt = upload(be, keep, g1, 1, d), ut = upload(be, keep, u1, 1, d);
+      be.swiglu(gt, ut);
+      ASSERT_EQ(0, std::memcmp(gt.data, batch.data() + t * d, size_t(d) * sizeof(float)))
+          << "row " << t;
+    }
+  }
+}
+
 // The packed float layout round-trips: every row unpacked equals the row that was packed,
 // including a last group padded past the weight's end.
 TEST(CpuKernelWeights, PackedFloatRowsRoundTrip) {

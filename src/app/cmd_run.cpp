@@ -89,6 +89,7 @@ void register_run(CLI::App& app, int* argc, char*** argv) {
       ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0"}));
   cmd->add_option("--hop-transport", f->hop_transport, "How activations travel between stages: auto (default: NCCL between distinct GPUs, else MPI through host memory), mpi, or nccl (fail at start where a hop cannot)")
       ->check(CLI::IsMember({"auto", "mpi", "nccl"}));
+  cmd->add_flag("--resume", o.resume, "Continue an interrupted run in the same output directory: keep its completions (a torn last line is cut), run only the prompts without one, append (outputs.resume)");
   cmd->add_option("--hop-timeout", o.hop_timeout_s, "Seconds a rank waits for a message before it ends the job naming the silent rank (stall detection; default 120, or 10x the longest step if more; 0: wait forever)");
   cmd->add_option("--weights", f->weights, "CPU weight memory: packed (default: matmul weights repacked for the SIMD kernels), mmap (compute from the file mapping) or copy")
       ->check(CLI::IsMember({"packed", "mmap", "copy"}));
@@ -134,6 +135,7 @@ void register_run(CLI::App& app, int* argc, char*** argv) {
     if (!f->weights.empty()) c.weights = weight_placement_from_name(f->weights);
     if (given("--trace")) c.trace_path = o.trace_path;
     if (given("--hop-timeout")) c.hop_timeout_s = o.hop_timeout_s;
+    if (given("--resume")) c.resume = o.resume;
     if (!f->layer_split.empty()) c.layer_split = parse_layer_counts(f->layer_split);
     if (c.model_path.empty()) c.model_path = default_model_path();
 

@@ -14,6 +14,7 @@
 #include "pipeline/device_memory_plan.h"
 #include "pipeline/partition.h"
 #include "pipeline/rank_log.h"
+#include "pipeline/resume.h"
 #include "pipeline/run_io.h"
 #include "pipeline/scheduler.h"
 #include "pipeline/stage_runtime.h"
@@ -210,7 +211,25 @@ int run_rank(Transport& t, const RunConfig& c, Plan& plan, RankLog& log) {
   // Rank 0: prompts in, completions out.
   const Tokenizer tokenizer(plan.model.load_vocab());
   PromptFile prompts = read_prompts(c.prompt_path);
-  JsonlWriter completions(c.output_dir + "/completions.jsonl");
+  const std::string completions_path = c.output_dir + "/completions.jsonl";
+  ResumeState resumed;
+  if (c.resume) {
+    check_unique_ids(prompts.prompts);
+    resumed = load_resume_state(completions_path);
+    const size_t total = prompts.prompts.size();
+    prompts.prompts = pending_prompts(std::move(prompts.prompts), resumed);
+    log.line(cat("resume: ", resumed.completions, " completions kept, ", prompts.prompts.size(),
+                 " of ", total, " prompts to run",
+                 resumed.torn_bytes ? cat("; cut a torn last line (", resumed.torn_bytes,
+                                          " bytes) from completions.jsonl")
+                                    : std::string()));
+    if (resumed.torn_bytes)
+      std::fprintf(stderr, "llmpipe run: resume: cut a torn last line (%lld bytes) from %s\n",
+                   static_cast<long long>(resumed.torn_bytes), completions_path.c_str());
+  }
+  // Resuming appends completions; errors are rewritten (every prompt not completed is retried).
+  JsonlWriter completions(completions_path,
+                          c.resume ? JsonlWriter::Mode::Append : JsonlWriter::Mode::Truncate);
   JsonlWriter errors(c.output_dir + "/errors.jsonl");
   for (const auto& e : prompts.errors) {
     errors.write(e);
@@ -269,13 +288,18 @@ int run_rank(Transport& t, const RunConfig& c, Plan& plan, RankLog& log) {
   const auto& tot = scheduler.totals();
   json cfg = c.to_json();
   cfg["n_ctx"] = plan.n_ctx;
+  // Counts cover the whole job (earlier runs' kept completions too); times and rates this run.
   const json metrics = {{"wall_s", wall},
-                        {"prompts", tot.prompts},
+                        {"prompts", tot.prompts + resumed.completions},
                         {"errors", tot.errors + int64_t(prompts.errors.size())},
                         {"stopped_by_signal", stop_sig ? json(stop_signal_name(stop_sig)) : json()},
                         {"unfinished", scheduler.unfinished().size()},
-                        {"prompt_tokens", tot.prompt_tokens},
-                        {"completion_tokens", tot.completion_tokens},
+                        {"prompt_tokens", tot.prompt_tokens + resumed.prompt_tokens},
+                        {"completion_tokens", tot.completion_tokens + resumed.completion_tokens},
+                        {"resumed", c.resume ? json{{"completions_kept", resumed.completions},
+                                                    {"torn_bytes_cut", resumed.torn_bytes},
+                                                    {"this_run_prompts", tot.prompts}}
+                                             : json()},
                         // Completion tokens per second of the whole run (prefill included),
                         // and prompt + completion tokens per second.
                         {"tokens_per_s", wall > 0 ? double(tot.completion_tokens) / wall : 0.0},

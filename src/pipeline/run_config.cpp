@@ -74,6 +74,7 @@ void apply_exp_config(RunConfig& c, const std::string& path) {
   read(j, path, "hop_transport", knobs, hop_transport);
   if (!hop_transport.empty()) c.hop_transport = hop_transport_from_name(hop_transport);
   read(j, path, "hop_timeout", knobs, c.hop_timeout_s);
+  read(j, path, "resume", {nullptr, "outputs"}, c.resume);
   read(j, path, "trace_path", {nullptr, "outputs"}, c.trace_path);
   read(j, path, "backend", knobs, c.backend);
   read(j, path, "gpu_layers", knobs, c.gpu_layers);
@@ -154,6 +155,7 @@ json RunConfig::to_json() const {
           {"dtype", weight_dtype ? std::string(dtype_name(*weight_dtype)) : std::string("keep")},
           {"prompt_path", prompt_path},
           {"output_dir", output_dir},
+          {"resume", resume},
           {"max_new_tokens", max_new_tokens},
           {"temperature", temperature},
           {"top_p", top_p},

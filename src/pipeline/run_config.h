@@ -26,6 +26,7 @@ struct RunConfig {
   // inputs / outputs
   std::string prompt_path;
   std::string output_dir = "outputs";
+  bool resume = false;  // keep output_dir's completions, run only the prompts without one
   // inference
   int64_t max_new_tokens = 64;
   float temperature = 0.0f;

@@ -67,8 +67,9 @@ PromptFile read_prompts(const std::string& path) {
   return out;
 }
 
-JsonlWriter::JsonlWriter(const std::string& path) : path_(path) {
-  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+JsonlWriter::JsonlWriter(const std::string& path, Mode mode) : path_(path) {
+  const int trunc = mode == Mode::Truncate ? O_TRUNC : 0;
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | trunc | O_APPEND | O_CLOEXEC, 0644);
   if (fd_ < 0) fail("cannot create ", path, ": ", std::strerror(errno));
 }
 

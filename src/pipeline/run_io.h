@@ -32,7 +32,8 @@ PromptFile read_prompts(const std::string& path);
 // Appends whole JSON lines to a file, flushing each (O_APPEND, one write per line).
 class JsonlWriter {
  public:
-  explicit JsonlWriter(const std::string& path);  // truncates
+  enum class Mode { Truncate, Append };  // Append: keep what is there (--resume)
+  explicit JsonlWriter(const std::string& path, Mode mode = Mode::Truncate);
   ~JsonlWriter();
   JsonlWriter(const JsonlWriter&) = delete;
   JsonlWriter& operator=(const JsonlWriter&) = delete;

@@ -14,8 +14,8 @@ echo "== sanitizer build: every unit suite =="
   --output-on-failure --timeout 900)
 echo "== sanitizer build: the integration tests on the ASan+UBSan binary =="
 # Open MPI's own allocations outlive MPI_Finalize, so leak checking stays off across processes;
-# every other ASan/UBSan error fails the test. Not here: the Slurm cluster, Apptainer and
-# shellcheck tests (no engine code of their own beyond what the others run).
+# every other ASan/UBSan error fails the test. Not here: the tests of the Slurm cluster, of
+# Apptainer and of the scripts (no engine code of their own beyond what the others run).
 (cd build-asan && ASAN_OPTIONS=detect_leaks=0 ctest -L integration --no-tests=error \
   -E 'slurm|apptainer|shellcheck' --output-on-failure --timeout 1800)
 echo "== fuzzing the checkpoint parsers (bounded; FUZZ_SECONDS per target) =="

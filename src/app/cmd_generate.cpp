@@ -5,6 +5,7 @@
 
 #include "app/commands.h"
 #include "app/dtype_option.h"
+#include "chat/chat_prompt.h"
 #include "core/thread_pool.h"
 #include "kernels/backend_factory.h"
 #include "model/converting_tensor_source.h"
@@ -31,9 +32,26 @@ struct GenerateOptions {
   std::string backend = "cpu";
   int64_t gpu_layers = -1;  // -1: all
   std::string dtype = "keep";
+  bool chat = false;              // -p is one user message, rendered with the chat template
+  std::string system;             // with --chat: a system message first
+  std::vector<std::string> stop;  // the text ends before the first of these
 };
 
+// The prompt's tokens and the text echoed: as given, or with --chat the rendered template.
+std::vector<int32_t> prompt_tokens(const GenerateOptions& o, const Tokenizer& tokenizer,
+                                   std::string& shown) {
+  shown = o.prompt;
+  if (!o.chat) return tokenizer.encode(o.prompt, tokenizer.vocab().add_bos);
+  nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+  if (!o.system.empty()) messages.push_back({{"role", "system"}, {"content", o.system}});
+  messages.push_back({{"role", "user"}, {"content", o.prompt}});
+  chat::ChatPrompt p = chat::ChatFormatter(tokenizer).render(messages);
+  shown = std::move(p.text);
+  return std::move(p.tokens);
+}
+
 void run_generate(const GenerateOptions& o) {
+  if (!o.system.empty() && !o.chat) fail("--system needs --chat (a system message of a chat)");
   const ModelSource model = open_model(o.model, weight_dtype_from_name(o.dtype));
   const Tokenizer tokenizer(model.load_vocab());
   const LlamaHParams& h = model.hparams;
@@ -57,16 +75,29 @@ void run_generate(const GenerateOptions& o) {
                                                 placement.gpu_layers, kv, max_tokens, 1);
   LlamaStage& stage = *stage_owner;
 
-  const auto prompt = tokenizer.encode(o.prompt, tokenizer.vocab().add_bos);
-  const StopRule stop{tokenizer.eos_id(), o.max_new_tokens, n_ctx};
+  std::string shown;
+  const auto prompt = prompt_tokens(o, tokenizer, shown);
+  const auto end_ids = tokenizer.end_of_generation_ids();
+  const StopRule stop{
+      tokenizer.eos_id(), o.max_new_tokens, n_ctx, {end_ids.begin(), end_ids.end()}};
   Sampler sampler(o.sampling);
   StreamDecoder decoder(tokenizer, /*at_text_start=*/false);
-  if (o.echo) std::cout << o.prompt << std::flush;
+  StopStrings stops(o.stop);
+  size_t printed = 0;  // text held back while it may be the start of a stop string
+  auto print_safe = [&](size_t upto) {
+    std::cout << stops.text().substr(printed, upto - printed) << std::flush;
+    printed = upto;
+  };
+  if (o.echo) std::cout << shown << std::flush;
   Generator generator(stage);
   const auto r = generator.generate(prompt, stop, sampler, [&](int32_t t) {
-    std::cout << decoder.push(t) << std::flush;
+    const bool done = stops.append(decoder.push(t));
+    print_safe(stops.safe_length());
+    return done;
   });
-  std::cout << decoder.flush() << std::endl;
+  stops.append(decoder.flush());
+  print_safe(stops.text().size());
+  std::cout << std::endl;
 
   std::fprintf(stderr,
                "\nprompt: %zu tokens in %.3f s (%.1f tok/s) | generated: %zu tokens in %.3f s "
@@ -109,6 +140,12 @@ void register_generate(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   add_load_dtype_option(cmd, o->dtype)->capture_default_str();
   cmd->add_flag("!--no-echo", o->echo, "Print only the generated text, not the prompt");
+  cmd->add_flag("--chat", o->chat,
+                "Treat the prompt as one user message, rendered with the model's chat template");
+  cmd->add_option("--system", o->system, "With --chat: a system message before the prompt");
+  cmd->add_option("--stop", o->stop,
+                  "Stop when the text contains this string, which is left out (repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("--backend", o->backend, "Compute backend: cpu, cuda or auto")
       ->capture_default_str()
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));

@@ -72,7 +72,9 @@ void register_run(CLI::App& app, int* argc, char*** argv) {
   cmd->add_option("-m,--model", o.model_path, "Model: GGUF file, directory holding one, or Hugging Face model directory (model.model_path)");
   add_load_dtype_option(cmd, f->dtype, " (model.dtype)");
   cmd->add_option("--model-name", o.model_name, "Descriptive model label (model.model_name)");
-  cmd->add_option("--prompts", o.prompt_path, "Prompts JSONL, one {\"prompt\": ...} per line (inputs.prompt_path)");
+  cmd->add_option("--prompts", o.prompt_path,
+                  "Prompts JSONL, one {\"prompt\": ...} or {\"messages\": [...]} per line, "
+                  "optional \"stop\" (inputs.prompt_path)");
   cmd->add_option("-o,--output-dir", o.output_dir, "Where completions, logs and metrics go (outputs.output_dir)");
   cmd->add_option("-n,--max-new-tokens", o.max_new_tokens, "Most tokens generated per prompt")->check(CLI::PositiveNumber);
   cmd->add_option("--temperature", o.temperature, "Sampling temperature; 0 is greedy")->check(CLI::NonNegativeNumber);

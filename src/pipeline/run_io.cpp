@@ -15,11 +15,39 @@ using nlohmann::json;
 
 namespace {
 
+// "messages": [{"role": "user", "content": "..."}, ...], as OpenAI's chat API takes them.
+std::string check_messages(const json& m) {
+  if (!m.is_array() || m.empty())
+    return "field \"messages\" must be a non-empty list of {\"role\", \"content\"} objects";
+  for (size_t i = 0; i < m.size(); ++i) {
+    const json& e = m[i];
+    const std::string at = cat("messages[", i, "]");
+    if (!e.is_object()) return at + " must be an object with \"role\" and \"content\"";
+    if (!e.contains("role") || !e["role"].is_string()) return at + " needs a string \"role\"";
+    if (!e.contains("content") || !(e["content"].is_string() || e["content"].is_null()))
+      return at + " needs a \"content\" string";
+  }
+  return "";
+}
+
 // Validates one parsed line; returns the reason it is unusable, or "" if fine.
 std::string check_prompt_line(const json& j) {
   if (!j.is_object()) return "line is not a JSON object";
-  if (!j.contains("prompt")) return "missing required field \"prompt\"";
-  if (!j["prompt"].is_string()) return "field \"prompt\" must be a string";
+  if (j.contains("prompt") == j.contains("messages"))
+    return j.contains("prompt") ? "give either \"prompt\" or \"messages\", not both"
+                                : "missing required field \"prompt\" (or \"messages\")";
+  if (j.contains("prompt") && !j["prompt"].is_string()) return "field \"prompt\" must be a string";
+  if (j.contains("messages")) {
+    const std::string why = check_messages(j["messages"]);
+    if (!why.empty()) return why;
+  }
+  if (j.contains("stop")) {
+    const json& st = j["stop"];
+    bool ok = st.is_string() ? !st.get<std::string>().empty() : st.is_array();
+    if (st.is_array())
+      for (const json& e : st) ok = ok && e.is_string() && !e.get<std::string>().empty();
+    if (!ok) return "field \"stop\" must be a non-empty string or a list of non-empty strings";
+  }
   if (j.contains("max_new_tokens") &&
       !(j["max_new_tokens"].is_number_integer() && j["max_new_tokens"].get<int64_t>() >= 1))
     return "field \"max_new_tokens\" must be an integer >= 1";
@@ -58,7 +86,15 @@ PromptFile read_prompts(const std::string& path) {
     p.line = line_no;
     p.index = int64_t(out.prompts.size());
     p.id = j.contains("id") ? j["id"] : json(line_no);
-    p.prompt = j["prompt"].get<std::string>();
+    if (j.contains("prompt")) p.prompt = j["prompt"].get<std::string>();
+    // Parsed again in order: a template's tojson writes the keys as they were given.
+    if (j.contains("messages")) p.messages = nlohmann::ordered_json::parse(line)["messages"];
+    if (j.contains("stop")) {
+      if (j["stop"].is_string())
+        p.stop.push_back(j["stop"].get<std::string>());
+      else
+        for (const json& e : j["stop"]) p.stop.push_back(e.get<std::string>());
+    }
     if (j.contains("max_new_tokens")) p.max_new_tokens = j["max_new_tokens"].get<int64_t>();
     if (j.contains("temperature")) p.temperature = j["temperature"].get<float>();
     if (j.contains("top_p")) p.top_p = j["top_p"].get<float>();

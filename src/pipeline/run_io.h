@@ -16,7 +16,11 @@ struct PromptRequest {
   int64_t line = 0;    // 1-based line in the prompts file
   int64_t index = 0;   // 0-based among valid prompts (the sampling stream)
   nlohmann::json id;   // "id" if given, else the line number
-  std::string prompt;
+  std::string prompt;  // the text, or for `messages` the rendered chat (scheduler's admit)
+  // "messages": an OpenAI-style conversation [{role, content}, ...], rendered with the model's
+  // chat template (add_generation_prompt) instead of `prompt`.
+  std::optional<nlohmann::ordered_json> messages;
+  std::vector<std::string> stop;  // "stop": a string or a list; the text ends before one
   std::optional<int64_t> max_new_tokens;
   std::optional<float> temperature, top_p;
 };

@@ -24,6 +24,8 @@ struct Scheduler::Sequence {
   std::vector<int32_t> generated;
   bool reset_sampler = true;
   StopRule stop;
+  StopStrings stops;                     // the request's stop strings, on the decoded text
+  std::optional<StreamDecoder> decoder;  // the completion's text so far goes into `stops`
   SampleSpec sample;
   double start_s = 0, first_token_s = 0;
 
@@ -44,6 +46,8 @@ Scheduler::Scheduler(StageRuntime& runtime, const Tokenizer& tokenizer, const Ru
                      std::function<void(const nlohmann::json&)> on_error)
     : runtime_(runtime),
       tokenizer_(tokenizer),
+      chat_(tokenizer),
+      end_ids_(tokenizer.end_of_generation_ids().begin(), tokenizer.end_of_generation_ids().end()),
       config_(config),
       n_ctx_(n_ctx),
       on_completion_(std::move(on_completion)),
@@ -60,7 +64,19 @@ Scheduler::~Scheduler() = default;
 
 bool Scheduler::admit(PromptRequest req, int32_t slot) {
   auto s = std::make_unique<Sequence>();
-  s->prompt_tokens = tokenizer_.encode(req.prompt, tokenizer_.vocab().add_bos);
+  if (req.messages) {
+    try {
+      chat::ChatPrompt chat = chat_.render(*req.messages);
+      req.prompt = std::move(chat.text);
+      s->prompt_tokens = std::move(chat.tokens);
+    } catch (const Error& e) {
+      on_error_({{"line", req.line}, {"id", req.id}, {"error", e.what()}});
+      ++totals_.errors;
+      return false;
+    }
+  } else {
+    s->prompt_tokens = tokenizer_.encode(req.prompt, tokenizer_.vocab().add_bos);
+  }
   if (s->prompt_tokens.empty()) s->prompt_tokens.push_back(tokenizer_.bos_id());
   if (int64_t(s->prompt_tokens.size()) >= n_ctx_) {
     on_error_({{"line", req.line},
@@ -72,7 +88,10 @@ bool Scheduler::admit(PromptRequest req, int32_t slot) {
     return false;
   }
   s->slot = slot;
-  s->stop = {tokenizer_.eos_id(), req.max_new_tokens.value_or(config_.max_new_tokens), n_ctx_};
+  s->stop = {tokenizer_.eos_id(), req.max_new_tokens.value_or(config_.max_new_tokens), n_ctx_,
+             end_ids_};
+  s->stops = StopStrings(req.stop);
+  s->decoder.emplace(tokenizer_, /*at_text_start=*/false);
   s->sample = {slot, 1, req.temperature.value_or(config_.temperature),
                req.top_p.value_or(config_.top_p), config_.top_k, 0, config_.seed,
                uint64_t(req.index)};
@@ -134,33 +153,36 @@ void Scheduler::apply(const TokensMessage& result, MicroBatch& mb) {
     const int32_t token = result.tokens[r];
     if (s.generated.empty()) s.first_token_s = now_s();
     const int64_t pos = int64_t(s.prompt_tokens.size() + s.generated.size());
-    const auto reason = s.stop.check(token, int64_t(s.generated.size()) + 1, pos);
-    if (token != s.stop.eos_id) s.generated.push_back(token);
+    auto reason = s.stop.check(token, int64_t(s.generated.size()) + 1, pos);
+    if (!s.stop.is_end(token)) {
+      s.generated.push_back(token);
+      if (s.stops.append(s.decoder->push(token))) reason = FinishReason::Stop;
+    }
     if (reason) finish(s, *reason);
   }
 }
 
 void Scheduler::finish(Sequence& s, FinishReason reason) {
   const double end = now_s();
-  StreamDecoder decoder(tokenizer_, /*at_text_start=*/false);
-  std::string text;
-  for (int32_t t : s.generated) text += decoder.push(t);
-  text += decoder.flush();
+  s.stops.append(s.decoder->flush());  // ignored once a stop string ended the text
+  const std::string& text = s.stops.text();
   const double latency = end - s.start_s;
   // After the first token: decoding alone, without the prompt's prefill or queueing.
   const double decode_s = end - s.first_token_s;
   const size_t decoded = s.generated.empty() ? 0 : s.generated.size() - 1;
-  on_completion_({{"id", s.req.id},
-                  {"prompt", s.req.prompt},
-                  {"completion", text},
-                  {"prompt_tokens", s.prompt_tokens.size()},
-                  {"completion_tokens", s.generated.size()},
-                  {"finish_reason", finish_reason_name(reason)},
-                  {"latency_s", latency},
-                  {"ttft_s", s.first_token_s - s.start_s},
-                  {"tokens_per_s", latency > 0 ? double(s.generated.size()) / latency : 0.0},
-                  {"decode_tokens_per_s",
-                   decoded > 0 && decode_s > 0 ? double(decoded) / decode_s : 0.0}});
+  nlohmann::json record = {
+      {"id", s.req.id},
+      {"prompt", s.req.prompt},
+      {"completion", text},
+      {"prompt_tokens", s.prompt_tokens.size()},
+      {"completion_tokens", s.generated.size()},
+      {"finish_reason", finish_reason_name(reason)},
+      {"latency_s", latency},
+      {"ttft_s", s.first_token_s - s.start_s},
+      {"tokens_per_s", latency > 0 ? double(s.generated.size()) / latency : 0.0},
+      {"decode_tokens_per_s", decoded > 0 && decode_s > 0 ? double(decoded) / decode_s : 0.0}};
+  if (s.req.messages) record["messages"] = *s.req.messages;
+  on_completion_(record);
   ++totals_.prompts;
   totals_.prompt_tokens += int64_t(s.prompt_tokens.size());
   totals_.completion_tokens += int64_t(s.generated.size());

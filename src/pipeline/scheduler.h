@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "chat/chat_prompt.h"
 #include "pipeline/run_config.h"
 #include "pipeline/run_io.h"
 #include "pipeline/stage_runtime.h"
@@ -62,6 +63,8 @@ class Scheduler {
 
   StageRuntime& runtime_;
   const Tokenizer& tokenizer_;
+  chat::ChatFormatter chat_;      // renders `messages` requests
+  std::vector<int32_t> end_ids_;  // end-of-generation tokens besides eos
   const RunConfig& config_;
   int64_t n_ctx_;
   std::function<void(const nlohmann::json&)> on_completion_, on_error_;

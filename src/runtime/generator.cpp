@@ -1,5 +1,6 @@
 #include "runtime/generator.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "core/error.h"
@@ -21,11 +22,47 @@ const char* finish_reason_name(FinishReason r) {
   return "?";
 }
 
+bool StopRule::is_end(int32_t token) const {
+  return token == eos_id || std::binary_search(end_ids.begin(), end_ids.end(), token);
+}
+
 std::optional<FinishReason> StopRule::check(int32_t token, int64_t n_new, int64_t pos) const {
-  if (token == eos_id) return FinishReason::Stop;
+  if (is_end(token)) return FinishReason::Stop;
   if (n_new >= max_new_tokens) return FinishReason::Length;
   if (pos + 1 >= n_ctx) return FinishReason::Context;  // no room to feed this token back
   return std::nullopt;
+}
+
+StopStrings::StopStrings(std::vector<std::string> stops) : stops_(std::move(stops)) {
+  std::erase_if(stops_, [](const std::string& s) { return s.empty(); });
+}
+
+bool StopStrings::append(std::string_view piece) {
+  if (stopped_) return true;
+  const size_t old = text_.size();
+  text_ += piece;
+  // Only a match that ends in the new piece is new: search from where one could start.
+  size_t longest = 0;
+  for (const std::string& s : stops_) longest = std::max(longest, s.size());
+  const size_t from = old >= longest ? old - longest + 1 : 0;
+  size_t cut = std::string::npos;
+  for (const std::string& s : stops_) cut = std::min(cut, text_.find(s, from));
+  if (cut == std::string::npos) return false;
+  text_.resize(cut);
+  stopped_ = true;
+  return true;
+}
+
+size_t StopStrings::safe_length() const {
+  if (stopped_) return text_.size();
+  size_t hold = 0;  // the longest end of the text that begins some stop string
+  for (const std::string& s : stops_)
+    for (size_t k = std::min(s.size() - 1, text_.size()); k > hold; --k)
+      if (text_.compare(text_.size() - k, k, s, 0, k) == 0) {
+        hold = k;
+        break;
+      }
+  return text_.size() - hold;
 }
 
 Generator::Generator(LlamaStage& stage) : stage_(stage) {
@@ -75,7 +112,7 @@ int32_t Generator::next_token(int32_t token, int64_t pos, Sampler& sampler) {
 
 GenerationResult Generator::generate(std::span<const int32_t> prompt, const StopRule& stop,
                                      Sampler& sampler,
-                                     const std::function<void(int32_t)>& on_token) {
+                                     const std::function<bool(int32_t)>& on_token) {
   const int64_t n_ctx = stage_.kv_cache().shape().n_ctx;
   if (prompt.empty()) fail("empty prompt: at least one token (e.g. BOS) is needed");
   if (int64_t(prompt.size()) >= n_ctx)
@@ -95,10 +132,10 @@ GenerationResult Generator::generate(std::span<const int32_t> prompt, const Stop
   int64_t pos = int64_t(prompt.size());  // position of the next token
   int32_t token = sampler.sample(logits);
   for (;;) {
-    const auto finish = stop.check(token, int64_t(r.tokens.size()) + 1, pos);
-    if (token != stop.eos_id) {
+    auto finish = stop.check(token, int64_t(r.tokens.size()) + 1, pos);
+    if (!stop.is_end(token)) {
       r.tokens.push_back(token);
-      if (on_token) on_token(token);
+      if (on_token && on_token(token)) finish = FinishReason::Stop;
     }
     if (finish) {
       r.finish = *finish;

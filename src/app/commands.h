@@ -12,6 +12,7 @@ void register_synth(CLI::App& app);
 void register_quantize(CLI::App& app);
 void register_bench(CLI::App& app);
 void register_perplexity(CLI::App& app);
+void register_tokenize(CLI::App& app);
 // MPI is initialized (from argc/argv) only when `run` actually runs, after parsing and --help.
 void register_run(CLI::App& app, int* argc, char*** argv);
 

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   llmpipe::app::register_quantize(app);
   llmpipe::app::register_bench(app);
   llmpipe::app::register_perplexity(app);
+  llmpipe::app::register_tokenize(app);
   llmpipe::app::register_run(app, &argc, &argv);
   try {
     app.parse(argc, argv);

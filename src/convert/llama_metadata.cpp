@@ -64,21 +64,6 @@ void set_hparams_metadata(gguf::Writer& w, const LlamaHParams& h) {
   if (h.sliding_window > 0) w.set_u32(key("attention.sliding_window"), uint32_t(h.sliding_window));
 }
 
-void set_vocab_metadata(gguf::Writer& w, const Vocab& v) {
-  w.set_string("tokenizer.ggml.model", "llama");
-  w.set_string_array("tokenizer.ggml.tokens", v.tokens);
-  w.set_f32_array("tokenizer.ggml.scores", v.scores);
-  std::vector<int32_t> types;
-  types.reserve(v.types.size());
-  for (TokenType t : v.types) types.push_back(int32_t(t));
-  w.set_i32_array("tokenizer.ggml.token_type", types);
-  w.set_u32("tokenizer.ggml.bos_token_id", uint32_t(v.bos_id));
-  w.set_u32("tokenizer.ggml.eos_token_id", uint32_t(v.eos_id));
-  w.set_u32("tokenizer.ggml.unknown_token_id", uint32_t(v.unk_id));
-  if (v.pad_id) w.set_u32("tokenizer.ggml.padding_token_id", uint32_t(*v.pad_id));
-  w.set_bool("tokenizer.ggml.add_bos_token", v.add_bos);
-  w.set_bool("tokenizer.ggml.add_eos_token", false);
-  w.set_bool("tokenizer.ggml.add_space_prefix", v.add_space_prefix);
-}
+void set_vocab_metadata(gguf::Writer& w, const Vocab& v) { write_vocab_gguf(w, v); }
 
 }  // namespace llmpipe

@@ -18,18 +18,7 @@ void write_model_gguf(const ModelSource& m,
   gguf::Writer w;
   set_hparams_metadata(w, h);
   w.set_string("general.name", m.name);
-  w.set_string("tokenizer.ggml.model", "llama");
-  w.set_string_array("tokenizer.ggml.tokens", v.tokens);
-  w.set_f32_array("tokenizer.ggml.scores", v.scores);
-  std::vector<int32_t> types(v.types.size());
-  for (size_t i = 0; i < types.size(); ++i) types[i] = int32_t(v.types[i]);
-  w.set_i32_array("tokenizer.ggml.token_type", types);
-  w.set_u32("tokenizer.ggml.bos_token_id", uint32_t(v.bos_id));
-  w.set_u32("tokenizer.ggml.eos_token_id", uint32_t(v.eos_id));
-  w.set_u32("tokenizer.ggml.unknown_token_id", uint32_t(v.unk_id));
-  if (v.pad_id) w.set_u32("tokenizer.ggml.padding_token_id", uint32_t(*v.pad_id));
-  w.set_bool("tokenizer.ggml.add_bos_token", v.add_bos);
-  w.set_bool("tokenizer.ggml.add_space_prefix", v.add_space_prefix);
+  write_vocab_gguf(w, v);  // SentencePiece or byte-level BPE (merges, pre-tokenizer)
 
   const std::vector<TensorDesc> tensors = m.tensors->list();
   if (tensors.empty()) fail(m.tensors->origin(), ": no tensors to write");

@@ -9,6 +9,7 @@
 #include "formats/hf/hf_config.h"
 #include "model/converting_tensor_source.h"
 #include "model/hf_tensor_source.h"
+#include "tokenizer/hf_tokenizer.h"
 
 namespace llmpipe {
 
@@ -42,19 +43,16 @@ ModelSource open_hf_model(const std::string& dir) {
   m.hparams = hparams_from_hf_config(config);
   m.name = fs::path(dir).lexically_normal().filename().string();
   if (m.name.empty() || m.name == ".") m.name = fs::absolute(d).lexically_normal().parent_path().filename().string();
+  // Checked now, before any weight is read: an unsupported tokenizer fails the open.
+  const auto read_vocab = hf_vocab_reader(dir);
   auto set = std::make_shared<const hf::CheckpointSet>(hf::CheckpointSet::open(dir));
   m.tensors = std::make_shared<HfTensorSource>(set, m.hparams, config.tie_word_embeddings);
-  const std::string tokenizer = (d / "tokenizer.model").string();
-  std::error_code ec;
-  if (!fs::is_regular_file(tokenizer, ec))
-    fail("model directory ", dir, " has no tokenizer.model (only SentencePiece tokenizers are "
-         "supported; tokenizer.json-only models such as LLaMA 3 are not)");
   const int64_t n_vocab = m.hparams.n_vocab;
   const auto bos = config.bos_token_id, eos = config.eos_token_id;
-  m.load_vocab = [tokenizer, n_vocab, bos, eos] {
-    Vocab v = vocab_from_sentencepiece_file(tokenizer);
+  m.load_vocab = [read_vocab, dir, n_vocab, bos, eos] {
+    Vocab v = read_vocab();
     if (v.size() > n_vocab)
-      fail(tokenizer, ": ", v.size(), " pieces but config.json's vocab_size is ", n_vocab);
+      fail(dir, ": the tokenizer has ", v.size(), " pieces but config.json's vocab_size is ", n_vocab);
     // Embedding rows past the tokenizer's pieces (padded vocabularies): unused placeholder
     // tokens, as llama.cpp's converter writes them, so every id the model can emit decodes.
     for (int64_t id = v.size(); id < n_vocab; ++id) {

@@ -90,7 +90,8 @@ TEST(TokenizerBpe, ParsesSpecialTokensOnlyWhenAsked) {
   const Tokenizer tok = load("llama-bpe");
   const std::string text = "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>";
   const auto special = tok.encode(text, true, /*parse_special=*/true);
-  const int32_t start = *tok.token_id("<|start_header_id|>"), end = *tok.token_id("<|end_header_id|>");
+  const int32_t start = *tok.token_id("<|start_header_id|>"),
+                end = *tok.token_id("<|end_header_id|>");
   const int32_t eot = *tok.token_id("<|eot_id|>");
   ASSERT_GE(special.size(), 6u);
   EXPECT_EQ(special[0], 128000);
@@ -207,7 +208,8 @@ TEST(TokenizerBpe, GgufRoundTrip) {
     EXPECT_EQ(b.vocab().merges, a.vocab().merges);
     EXPECT_EQ(b.vocab().pre, a.vocab().pre);
     EXPECT_EQ(b.chat_template(), a.chat_template());
-    for (const std::string& s : read_vectors(name).inputs) EXPECT_EQ(b.encode(s, true), a.encode(s, true));
+    for (const std::string& s : read_vectors(name).inputs)
+      EXPECT_EQ(b.encode(s, true), a.encode(s, true));
   }
 }
 

@@ -180,9 +180,11 @@ std::string chat_template_of(const json& config, const std::string& where) {
 
 void read_config(const std::string& path, const json& post, Vocab& v) {
   const json config = path.empty() ? json::object() : read_json(path);
-  const auto bos = find_token(v, token_field(config, "bos_token"));
-  const auto eos = find_token(v, token_field(config, "eos_token"));
   const auto prefix = template_prefix_token(post);
+  // Without a bos_token, the token the post-processor puts first is the BOS (LLaMA 3 style).
+  auto bos = find_token(v, token_field(config, "bos_token"));
+  if (!bos) bos = find_token(v, prefix);
+  const auto eos = find_token(v, token_field(config, "eos_token"));
   if (config.contains("add_bos_token") && config["add_bos_token"].is_boolean())
     v.add_bos = config["add_bos_token"].get<bool>();
   else

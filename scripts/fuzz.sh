@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing (libFuzzer + ASan + UBSan, clang) of the parsers that read untrusted
-# checkpoint bytes: safetensors headers, the unpickler, zip directories, GGUF files. Seeds come
+# checkpoint bytes: safetensors headers, the unpickler, zip directories, GGUF files, and
+# tokenizer.json (+ tokenizer_config.json) files with the tokenizer built from them. Seeds come
 # from the fixture builder (a real safetensors file, a torch.save-format data.pkl and zip) and,
 # for GGUF, small files written below: one per tensor type (whole blocks, so the fuzzer starts
 # from files that pass the size checks) and one mixing every type with a general.file_type.
@@ -75,7 +76,34 @@ open(f"{out}/mix", "wb").write(gguf([(f"t{g}", g, [256, 1]) for g in TYPES], fil
 PY
 fi
 
-for target in safetensors pickle zip gguf; do
+if [[ ! -d $corpus/tokenizer_json ]]; then
+  # A small byte-level BPE tokenizer.json (+ NUL + tokenizer_config.json), in the shapes real
+  # files have: a Sequence of Split and ByteLevel, added tokens, a template post-processor.
+  mkdir -p "$corpus/tokenizer_json"
+  python3 - "$corpus/tokenizer_json" <<'PY'
+import json, sys
+out = sys.argv[1]
+vocab = {c: i for i, c in enumerate("abcdefghijklmnopqrstuvwxyz\u0120\u010a")}
+vocab.update({"ab": 28, "\u0120a": 29, "\u0120ab": 30})
+model = {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
+         "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False,
+         "ignore_merges": True, "vocab": vocab, "merges": ["a b", ["\u0120", "a"], "\u0120a b"]}
+added = [{"id": 31, "content": "<|end|>", "special": True}, {"id": 32, "content": "<x>", "special": False}]
+split = {"type": "Split", "pattern": {"Regex": r"(?i:'s|'t)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|\s+(?!\S)|\s+"},
+         "behavior": "Isolated", "invert": False}
+post = {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<|end|>", "type_id": 0}},
+                                                 {"Sequence": {"id": "A", "type_id": 0}}]}
+seq = {"type": "Sequence", "pretokenizers": [split, {"type": "ByteLevel", "add_prefix_space": False, "use_regex": False}]}
+config = {"bos_token": {"content": "<|end|>"}, "eos_token": "<|end|>", "add_bos_token": True,
+          "chat_template": [{"name": "default", "template": "{{ x }}"}]}
+for name, pre in [("split", seq), ("bytelevel", {"type": "ByteLevel", "add_prefix_space": True})]:
+    t = {"version": "1.0", "added_tokens": added, "normalizer": {"type": "NFC"},
+         "pre_tokenizer": pre, "post_processor": post, "decoder": {"type": "ByteLevel"}, "model": model}
+    open(f"{out}/{name}", "wb").write(json.dumps(t).encode() + b"\0" + json.dumps(config).encode())
+PY
+fi
+
+for target in safetensors pickle zip gguf tokenizer_json; do
   echo "== fuzz_$target: $seconds s =="
   mkdir -p "build-fuzz/findings/$target"
   build-fuzz/fuzz_$target -max_total_time="$seconds" -max_len=65536 -timeout=10 \

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace llmpipe {
@@ -74,5 +75,10 @@ Vocab vocab_from_sentencepiece_file(const std::string& path);
 // not empty, `tokenizer_config.json` (bos/eos tokens, add_bos_token, chat_template). Errors
 // name the unsupported model, pre-tokenizer or normalizer.
 Vocab vocab_from_hf_tokenizer_json(const std::string& path, const std::string& config_path);
+// The same from the files' contents (config_json may be empty); the paths only name them in
+// errors. Every malformed input is an Error.
+Vocab vocab_from_hf_tokenizer_json_text(std::string_view tokenizer_json,
+                                        std::string_view config_json, const std::string& path,
+                                        const std::string& config_path);
 
 }  // namespace llmpipe

@@ -14,13 +14,17 @@ namespace {
 
 using nlohmann::json;
 
-json read_json(const std::string& path) {
+std::string read_text(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) fail("cannot open ", path);
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+json parse_json(std::string_view text, const std::string& where) {
   try {
-    return json::parse(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+    return json::parse(text);
   } catch (const json::exception& e) {
-    fail(path, ": not valid JSON: ", e.what());
+    fail(where, ": not valid JSON: ", e.what());
   }
 }
 
@@ -108,8 +112,8 @@ void read_model(const json& model, const std::string& where, Vocab& v) {
   const json& vocab = field(model, "vocab", where);
   if (!vocab.is_object()) fail(where, ": model.vocab must be an object of token -> id");
   for (const auto& [text, id] : vocab.items()) {
-    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > (1 << 24))
-      fail(where, ": token ", json(text).dump(), " has id ", id.dump(), ", expected 0..2^24");
+    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > (1 << 22))
+      fail(where, ": token ", json(text).dump(), " has id ", id.dump(), ", expected 0..2^22");
     const size_t i = id.get<size_t>();
     if (i >= v.tokens.size()) v.tokens.resize(i + 1);
     v.tokens[i] = text;
@@ -126,7 +130,7 @@ void read_added_tokens(const json& added, const std::string& where, Vocab& v) {
   if (!added.is_array()) fail(where, ": added_tokens must be an array");
   for (const json& t : added) {
     const int64_t id = field(t, "id", where).get<int64_t>();
-    if (id < 0 || id > (1 << 24)) fail(where, ": added token id ", id, " is out of range");
+    if (id < 0 || id > (1 << 22)) fail(where, ": added token id ", id, " is out of range");
     if (size_t(id) >= v.tokens.size()) {
       v.tokens.resize(size_t(id) + 1);
       v.types.resize(size_t(id) + 1, TokenType::Unused);
@@ -178,8 +182,7 @@ std::string chat_template_of(const json& config, const std::string& where) {
   fail(where, ": chat_template must be a string or a list of {name, template}");
 }
 
-void read_config(const std::string& path, const json& post, Vocab& v) {
-  const json config = path.empty() ? json::object() : read_json(path);
+void read_config(const json& config, const std::string& where, const json& post, Vocab& v) {
   const auto prefix = template_prefix_token(post);
   // Without a bos_token, the token the post-processor puts first is the BOS (LLaMA 3 style).
   auto bos = find_token(v, token_field(config, "bos_token"));
@@ -193,13 +196,11 @@ void read_config(const std::string& path, const json& post, Vocab& v) {
   v.eos_id = eos.value_or(bos.value_or(0));
   v.bos_id = bos.value_or(v.eos_id);
   if (!bos) v.add_bos = false;
-  v.chat_template = chat_template_of(config, path);
+  v.chat_template = chat_template_of(config, where);
 }
 
-}  // namespace
-
-Vocab vocab_from_hf_tokenizer_json(const std::string& path, const std::string& config_path) {
-  const json j = read_json(path);
+Vocab read_tokenizer(const json& j, const std::string& path, const json& config,
+                     const std::string& config_path) {
   if (!j.is_object()) fail(path, ": expected a JSON object");
   Vocab v;
   v.model = VocabModel::ByteLevelBpe;
@@ -225,8 +226,27 @@ Vocab vocab_from_hf_tokenizer_json(const std::string& path, const std::string& c
     }
   if (v.tokens.empty()) fail(path, ": the vocabulary is empty");
   v.scores.assign(v.tokens.size(), 0.0f);
-  read_config(config_path, j.value("post_processor", json()), v);
+  read_config(config, config_path, j.value("post_processor", json()), v);
   return v;
+}
+
+}  // namespace
+
+Vocab vocab_from_hf_tokenizer_json(const std::string& path, const std::string& config_path) {
+  return vocab_from_hf_tokenizer_json_text(
+      read_text(path), config_path.empty() ? "" : read_text(config_path), path, config_path);
+}
+
+Vocab vocab_from_hf_tokenizer_json_text(std::string_view tokenizer_json,
+                                        std::string_view config_json, const std::string& path,
+                                        const std::string& config_path) {
+  try {
+    return read_tokenizer(
+        parse_json(tokenizer_json, path), path,
+        config_json.empty() ? json::object() : parse_json(config_json, config_path), config_path);
+  } catch (const json::exception& e) {  // a value of the wrong JSON type somewhere
+    fail(path, ": unexpected content: ", e.what());
+  }
 }
 
 }  // namespace llmpipe

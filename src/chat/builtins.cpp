@@ -3,6 +3,7 @@
 #include "chat/builtins.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "chat/utf8.h"
 #include "core/error.h"
@@ -287,8 +288,11 @@ bool test_one(std::string_view t, const Value& v, Args& a) {
     return t == "odd" ? r == 1 : r == 0;
   }
   if (t == "lower" || t == "upper") {
+    // Python's str.islower()/isupper(): at least one cased character, none of the other case.
     const std::string s = v.str();
-    return s == case_map(s, t == "upper" ? 1 : 0);
+    const bool cased =
+        std::any_of(s.begin(), s.end(), [](char c) { return std::isalpha(uint8_t(c)); });
+    return cased && s == case_map(s, t == "upper" ? 1 : 0);
   }
   fail("the test '", t, "' is not supported by this renderer");
 }

@@ -59,3 +59,17 @@ grep -q '"id":"p"' "$WORK/nt/completions.jsonl" || fail "the prompt line did not
 grep -q 'the model has no chat template' "$WORK/nt/errors.jsonl" ||
   { cat "$WORK/nt/errors.jsonl"; fail "no error record for messages without a template"; }
 pass "a model without a chat template: messages lines are error records, prompt lines complete"
+
+# generate --chat/--system renders the same conversation; --stop (repeatable) cuts the output.
+chat=$("$LLMPIPE_BIN" generate -m "$WORK/chat.gguf" --chat --system " Tom had a dog " \
+  -p "Once upon a time" -n 24 --temperature 0 --no-echo 2>/dev/null)
+text=$("$LLMPIPE_BIN" generate -m "$WORK/chat.gguf" -p "Tom had a dog. Once upon a time" -n 24 \
+  --temperature 0 --no-echo 2>/dev/null)
+[[ -n $chat && $chat == "$text" ]] || fail "generate --chat gave '$chat', the rendered text '$text'"
+stopped=$("$LLMPIPE_BIN" generate -m "$WORK/chat.gguf" -p "Once upon a time" -n 48 --temperature 0 \
+  --no-echo --stop park --stop Lily 2>"$WORK/gen.err")
+[[ $stopped == ", there was a little girl named " ]] || fail "generate --stop gave '$stopped'"
+grep -q "finish: stop" "$WORK/gen.err" || fail "generate --stop did not finish with stop"
+"$LLMPIPE_BIN" generate -m "$MODEL" --chat -p hi > "$WORK/nochat.out" 2>&1 && fail "--chat without a template ran"
+grep -q "has no chat template" "$WORK/nochat.out" || { cat "$WORK/nochat.out"; fail "--chat error unclear"; }
+pass "generate --chat, --system and --stop"

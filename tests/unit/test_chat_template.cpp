@@ -138,8 +138,9 @@ TEST(ChatTemplate, TestsLikeJinja2) {
   EXPECT_EQ(render("{{ x is defined }}{{ x is undefined }}{{ none is none }}{{ 's' is string }}"
                    "{{ {} is mapping }}{{ [] is iterable }}{{ 's' is sequence }}{{ 1.5 is number }}"
                    "{{ true is boolean }}{{ false is false }}{{ 1 is true }}{{ 3 is odd }}"
-                   "{{ 4 is divisibleby 2 }}{{ 'a' is equalto 'a' }}{{ x is not defined }}"),
-            "FalseTrueTrueTrueTrueTrueTrueTrueTrueTrueFalseTrueTrueTrueTrue");
+                   "{{ 4 is divisibleby 2 }}{{ 'a' is equalto 'a' }}{{ x is not defined }}"
+                   "{{ 'a' is lower }}{{ '' is lower }}{{ '1' is upper }}"),
+            "FalseTrueTrueTrueTrueTrueTrueTrueTrueTrueFalseTrueTrueTrueTrueTrueFalseFalse");
 }
 
 TEST(ChatTemplate, ToJsonIsPythonJsonDumps) {

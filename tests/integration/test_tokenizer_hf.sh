@@ -34,7 +34,7 @@ c = json.load(open(sys.argv[1]))
 c["bos_token_id"] = c["eos_token_id"] = 511
 json.dump(c, open(sys.argv[1], "w"))
 PY
-timeout 300 "$LLMPIPE_BIN" convert "$hf" "$WORK/hf-bpe.gguf" >/dev/null || fail "convert of the tokenizer.json directory"
+out=$(timeout 300 "$LLMPIPE_BIN" convert "$hf" "$WORK/hf-bpe.gguf" 2>&1) || { echo "$out"; fail "convert of the tokenizer.json directory"; }
 out=$("$check" "$WORK/hf-bpe.gguf" "$hf") || { echo "$out"; fail "converted GGUF differs from tokenizers"; }
 echo "$out"
 for text in "Hello world" "  two  spaces, tabs\t and 123456 digits" "日本語 🦙 llama's <|endoftext|>"; do

@@ -18,9 +18,13 @@ using namespace llmpipe;
 namespace {
 
 std::string ids_string(const std::vector<int32_t>& ids) {
-  std::string s;
-  for (int32_t id : ids) s += (s.empty() ? "" : " ") + std::to_string(id);
-  return "[" + s + "]";
+  std::string s = "[";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i) s += ' ';
+    s += std::to_string(ids[i]);
+  }
+  s += ']';
+  return s;
 }
 
 struct Checker {

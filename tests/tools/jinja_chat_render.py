@@ -33,6 +33,9 @@ TOKENS = {
     "Mistral-Small-3.2-24B-Instruct-2506": ("<s>", "</s>"),
     "microsoft-Phi-3.5-mini-instruct": ("<s>", "<|endoftext|>"),
     "google-gemma-2-2b-it": ("<bos>", "<eos>"),
+    # tokenizer.chat_template of two of the test vocabularies (test_chat_templates.sh extracts them)
+    "gguf-vocab-qwen2": ("<|endoftext|>", "<|endoftext|>"),
+    "gguf-vocab-phi-3": ("<s>", "<|endoftext|>"),
     "ibm-granite-granite-3.3-2B-Instruct": ("<|end_of_text|>", "<|end_of_text|>"),
 }
 
@@ -111,6 +114,15 @@ CASES = {
         ],
         {"tools": [WEATHER_TOOL]},
     ),
+    "assistant_last": (
+        [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello there."}],
+        {},
+    ),
+    "template_syntax_in_content": (
+        [{"role": "user", "content": "{{ messages }} {% if x %}\\n{# c #}"}],
+        {},
+    ),
+    "empty_content": ([{"role": "user", "content": ""}], {}),
     "no_thinking": (
         [{"role": "user", "content": "Quick answer: 1+1?"}],
         {"enable_thinking": False},

@@ -38,8 +38,12 @@ Value arithmetic(const std::string& op, const Value& a, const Value& b) {
       const int64_t r = a.as_int() % b.as_int();
       return Value(r != 0 && ((r < 0) != (b.as_int() < 0)) ? r + b.as_int() : r);
     }
-    if (op == "**")
-      return ints && b.as_int() >= 0 ? Value(int64_t(std::pow(x, y))) : Value(std::pow(x, y));
+    if (op == "**") {
+      const double p = std::pow(x, y);
+      if (!ints || b.as_int() < 0) return Value(p);
+      if (!(std::abs(p) < 9.2e18)) fail("integer result of ** is too large");
+      return Value(int64_t(p));
+    }
   }
   if (op == "+" && a.is_string() && b.is_string()) return Value(a.as_string() + b.as_string());
   if (op == "+" && a.is_list() && b.is_list()) {
@@ -48,6 +52,8 @@ Value arithmetic(const std::string& op, const Value& a, const Value& b) {
     return Value(std::move(l));
   }
   if (op == "*" && (a.is_string() || a.is_list()) && b.is_int()) {
+    const auto n = double(a.is_string() ? a.as_string().size() : a.as_list().size());
+    if (n * double(b.as_int()) > 1e7) fail("repetition longer than 10 million items");
     if (a.is_string()) {
       std::string s;
       for (int64_t i = 0; i < b.as_int(); ++i) s += a.as_string();

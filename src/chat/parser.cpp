@@ -72,6 +72,20 @@ class Parser {
     next();
   }
 
+  // Parsing and evaluating recurse as deep as the template nests: bounded, so that a hostile
+  // template in a model file is an error, not a stack overflow.
+  struct Nesting {
+    explicit Nesting(Parser& p) : p_(p) {
+      if (++p_.depth_ > kMaxDepth)
+        p_.fail_at(p_.peek(), cat("the template nests deeper than ", kMaxDepth, " levels"));
+    }
+    ~Nesting() { --p_.depth_; }
+    Nesting(const Nesting&) = delete;
+    Nesting& operator=(const Nesting&) = delete;
+    Parser& p_;
+  };
+  static constexpr int kMaxDepth = 200;
+
   template <typename Node>
   static std::unique_ptr<Node> node(typename Node::Kind kind, const Token& at) {
     auto n = std::make_unique<Node>();
@@ -121,6 +135,7 @@ class Parser {
   }
 
   StmtPtr parse_statement() {
+    const Nesting guard(*this);
     const Token& t = peek();
     if (t.kind != Tok::Name) fail_at(t, "expected a tag name after '{%', found " + describe(t));
     const std::string name = t.text;
@@ -225,6 +240,7 @@ class Parser {
   // ---- expressions, lowest precedence first ----
 
   ExprPtr parse_expression() {
+    const Nesting guard(*this);
     ExprPtr e = parse_or();
     while (is_name("if")) {
       auto c = node<Expr>(Expr::Kind::Cond, next());
@@ -268,6 +284,7 @@ class Parser {
   }
 
   ExprPtr parse_not() {
+    const Nesting guard(*this);
     if (!is_name("not")) return parse_compare();
     auto n = node<Expr>(Expr::Kind::Unary, next());
     n->name = "not";
@@ -320,6 +337,7 @@ class Parser {
   ExprPtr parse_unary_filtered() { return parse_unary(true); }
 
   ExprPtr parse_unary(bool with_filter) {
+    const Nesting guard(*this);
     ExprPtr e;
     if (is_op("-") || is_op("+")) {
       e = node<Expr>(Expr::Kind::Unary, peek());
@@ -340,6 +358,7 @@ class Parser {
 
   std::vector<Token> t_;
   size_t i_ = 0;
+  int depth_ = 0;
 };
 
 ExprPtr Parser::parse_primary() {

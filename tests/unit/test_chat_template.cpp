@@ -202,6 +202,12 @@ TEST(ChatTemplate, ErrorsNameThePositionAndWhatIsWrong) {
   EXPECT_TRUE(has(e, "sandbox forbids")) << e;
   e = error_of("{{ 'a' is frob }}");
   EXPECT_TRUE(has(e, "test 'frob' is not supported")) << e;
+  e = error_of("{{ " + std::string(500, '(') + "1" + std::string(500, ')') + " }}");
+  EXPECT_TRUE(has(e, "nests deeper than 200 levels")) << e;
+  e = error_of("{{ 'ab' * 100000000 }}");
+  EXPECT_TRUE(has(e, "repetition longer than")) << e;
+  e = error_of("{{ 10 ** 100 }}");
+  EXPECT_TRUE(has(e, "too large")) << e;
   e = error_of("{{ x }", {});
   EXPECT_TRUE(has(e, "never closed")) << e;
 }

@@ -61,11 +61,15 @@ int main(int argc, char** argv) {
         vocab_from_hf_tokenizer_json(dir + "/tokenizer.json", dir + "/tokenizer_config.json"));
     if (from_json.bos_id() != from_gguf.bos_id() || from_json.eos_id() != from_gguf.eos_id() ||
         from_json.vocab().add_bos != from_gguf.vocab().add_bos ||
-        from_json.vocab().pre != from_gguf.vocab().pre) {
-      std::printf("tokenizer.json: bos %d eos %d add_bos %d pre '%s', GGUF: %d %d %d '%s'\n",
-                  from_json.bos_id(), from_json.eos_id(), from_json.vocab().add_bos,
-                  from_json.vocab().pre.c_str(), from_gguf.bos_id(), from_gguf.eos_id(),
-                  from_gguf.vocab().add_bos, from_gguf.vocab().pre.c_str());
+        from_json.vocab().pre != from_gguf.vocab().pre ||
+        from_json.vocab().ignore_merges != from_gguf.vocab().ignore_merges) {
+      const auto describe = [](const Tokenizer& t) {
+        return "bos " + std::to_string(t.bos_id()) + " eos " + std::to_string(t.eos_id()) +
+               " add_bos " + std::to_string(t.vocab().add_bos) + " pre '" + t.vocab().pre +
+               "' ignore_merges " + std::to_string(t.vocab().ignore_merges);
+      };
+      std::printf("tokenizer.json: %s; GGUF: %s\n", describe(from_json).c_str(),
+                  describe(from_gguf).c_str());
       return 1;
     }
     Checker g{"gguf", from_gguf}, j{"tokenizer.json", from_json};

@@ -8,7 +8,8 @@ library: a BPE model (vocab, merges, ignore_merges for llama-bpe), the pre-token
 regexes + ByteLevel (gpt-2: ByteLevel's own regex), ByteLevel decoder, control tokens as special
 added tokens and user-defined ones as plain added tokens, at their GGUF ids. Writes OUT_DIR/
 tokenizer.json, tokenizer_config.json (bos/eos, add_bos_token) and cases.jsonl: varied strings
-(code, numbers, whitespace runs, emoji, CJK, Cyrillic, contractions, special tokens, mixed) with
+(llama.cpp's vector inputs, code, numbers, whitespace runs, emoji, CJK, Cyrillic, contractions,
+special tokens, mixed) with
 the ids tokenizers' encode gives them (add_special_tokens=False; added tokens are matched, as
 encode always does). check_tokenizer compares llmpipe's encode, from the GGUF and from this
 tokenizer.json, with those ids.
@@ -122,8 +123,14 @@ POOL = [
 ]
 
 
-def cases(specials, n):
-    out = ["", " ", "  ", "\n", " leading", "trailing ", "a  b", "\t\tTabs", "Once upon a time",
+def cases(specials, n, gguf_path):
+    out = []
+    try:  # llama.cpp's vector inputs for this vocabulary, when they lie beside it
+        with open(gguf_path + ".inp", encoding="utf-8") as f:
+            out += f.read().split("\n__ggml_vocab_test__\n")[:-1]
+    except FileNotFoundError:
+        pass
+    out += ["", " ", "  ", "\n", " leading", "trailing ", "a  b", "\t\tTabs", "Once upon a time",
            "   \n\n   x", "1234567890123", "I'M NOT", "'''", "Hello, world!"]
     out += [s + " " + specials[0] + "x" for s in ("a", "b c")]  # control tokens in the text
     rng = random.Random(1234)
@@ -148,7 +155,7 @@ def main():
     with open(f"{out_dir}/tokenizer_config.json", "w", encoding="utf-8") as f:
         json.dump(config, f, ensure_ascii=False)
     with open(f"{out_dir}/cases.jsonl", "w", encoding="utf-8") as f:
-        for text in cases(specials, n):
+        for text in cases(specials, n, a.gguf):
             ids = tok.encode(text, add_special_tokens=False).ids
             f.write(json.dumps({"text": text, "ids": ids}, ensure_ascii=False) + "\n")
 

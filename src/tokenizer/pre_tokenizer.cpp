@@ -16,6 +16,11 @@ const std::string kLlama3 =
 // Qwen2/2.5/3: LLaMA 3's, but digits one at a time.
 const std::string kQwen2 =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+// Mistral's Tekken (Nemo, Small 3): cased runs of letters, digits one at a time.
+const std::string kTekken =
+    R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+|)"
+    R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*|)"
+    R"(\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 const std::string kGpt2 =
     R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
 // DeepSeek LLM: newlines, then runs of cased letters (Latin, Greek, Cyrillic, Armenian,
@@ -50,10 +55,9 @@ struct Named {
 };
 const std::vector<Named>& table() {
   static const std::vector<Named> t = {
-      {"llama-bpe", {kLlama3}}, {"llama3", {kLlama3}},
-      {"llama-v3", {kLlama3}},  {"smaug-bpe", {kLlama3}},
-      {"qwen2", {kQwen2}},      {"deepseek-r1-qwen", {kQwen2}},
-      {"gpt-2", {kGpt2}},       {"deepseek-llm", kDeepseekLlm},
+      {"llama-bpe", {kLlama3}}, {"llama3", {kLlama3}}, {"llama-v3", {kLlama3}},
+      {"smaug-bpe", {kLlama3}}, {"qwen2", {kQwen2}},   {"deepseek-r1-qwen", {kQwen2}},
+      {"gpt-2", {kGpt2}},       {"tekken", {kTekken}}, {"deepseek-llm", kDeepseekLlm},
   };
   return t;
 }

@@ -85,8 +85,8 @@ void read_byte_level(const gguf::Reader& f, Vocab& v) {
     fail(f.path(), ": ", e.what());
   }
   v.pre = detail::pre_tokenizer_name(v.pre_patterns);  // the canonical name of an alias
-  // LLaMA 3's tokenizer.json sets ignore_merges; llama.cpp ties it to the pre-tokenizer.
-  v.ignore_merges = v.pre == "llama-bpe";
+  // LLaMA 3's and Tekken's tokenizer.json set ignore_merges; llama.cpp ties it to the name.
+  v.ignore_merges = v.pre == "llama-bpe" || v.pre == "tekken";
 }
 }  // namespace
 
@@ -113,9 +113,9 @@ Vocab vocab_from_gguf(const gguf::Reader& f) {
   v.eot_id = optional_id(f, "tokenizer.ggml.eot_token_id", size);
   v.eom_id = optional_id(f, "tokenizer.ggml.eom_token_id", size);
   v.add_space_prefix = f.get_bool("tokenizer.ggml.add_space_prefix").value_or(!byte_level);
-  // llama.cpp's defaults: SentencePiece adds BOS, byte-level BPE only for LLaMA 3.
-  v.add_bos =
-      f.get_bool("tokenizer.ggml.add_bos_token").value_or(!byte_level || v.pre == "llama-bpe");
+  // llama.cpp's defaults: SentencePiece adds BOS, byte-level BPE only for LLaMA 3 and Tekken.
+  const bool bos_default = !byte_level || v.pre == "llama-bpe" || v.pre == "tekken";
+  v.add_bos = f.get_bool("tokenizer.ggml.add_bos_token").value_or(bos_default);
   v.chat_template = f.get_string("tokenizer.chat_template").value_or("");
   return v;
 }

@@ -3,7 +3,7 @@
 # vocab-only GGUF of llama.cpp (LLaMA 3, Qwen2, GPT-2, DeepSeek LLM) make_hf_tokenizer.py
 # builds the same tokenizer with the tokenizers library and encodes 400 varied strings;
 # check_tokenizer encodes them from the GGUF and from that tokenizer.json (ids equal, decode
-# inverts encode). Then `llmpipe convert` of a Hugging Face directory whose tokenizer is a
+# inverts encode); Tekken's regexes likewise on GPT-2's vocabulary. Then `llmpipe convert` of a Hugging Face directory whose tokenizer is a
 # tokenizer.json: the GGUF tokenizes as tokenizers does, and as the directory itself.
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -20,6 +20,15 @@ for name in llama-bpe qwen2 gpt-2 deepseek-llm; do
   echo "$out"
   pass "$name: 400 strings encode as tokenizers does, from the GGUF and from tokenizer.json"
 done
+
+# Tekken's regexes (Mistral Nemo / Small 3; no vocab-only GGUF of it here) on GPT-2's vocabulary:
+# the tokenizer.json alone, against tokenizers.
+mkdir -p "$WORK/tekken"
+"$python" "$make_hf" "$data/ggml-vocab-gpt-2.gguf" "$WORK/tekken" --cases 400 --pre tekken
+out=$("$check" "$data/ggml-vocab-gpt-2.gguf" "$WORK/tekken" --json-only) || { echo "$out"; fail "tekken: llmpipe differs from tokenizers"; }
+echo "$out"
+grep -q "pre 'tekken'" <<<"$out" || fail "tekken's regex not recognised by name"
+pass "tekken: 400 strings split and encode as tokenizers does"
 
 # A tiny model (vocab_size 512) with a 512-token byte-level tokenizer.json (GPT-2's first 511
 # tokens and <|endoftext|>) instead of its tokenizer.model.

@@ -1,12 +1,14 @@
 // Checks llmpipe's tokenizer against Hugging Face tokenizers' ids (make_hf_tokenizer.py's
 // cases.jsonl), loading the vocabulary from the GGUF and from the tokenizer.json built from it:
-//   check_tokenizer VOCAB.gguf HF_DIR
+//   check_tokenizer VOCAB.gguf HF_DIR [--json-only]
 // Every case: both encodes (special tokens parsed, as tokenizers' encode matches added tokens)
 // equal tokenizers' ids, and decode(encode(text)) == text where no control token is in it.
+// --json-only: the tokenizer.json alone (its pre-tokenizer is not the GGUF's).
 // Exit status 1 on any difference, with the first ones printed.
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "core/error.h"
@@ -49,42 +51,61 @@ struct Checker {
 
 }  // namespace
 
+namespace {
+
+std::string describe(const Tokenizer& t) {
+  return "bos " + std::to_string(t.bos_id()) + " eos " + std::to_string(t.eos_id()) + " add_bos " +
+         std::to_string(t.vocab().add_bos) + " pre '" + t.vocab().pre + "' ignore_merges " +
+         std::to_string(t.vocab().ignore_merges);
+}
+
+bool same_setup(const Tokenizer& a, const Tokenizer& b) {
+  return a.bos_id() == b.bos_id() && a.eos_id() == b.eos_id() &&
+         a.vocab().add_bos == b.vocab().add_bos && a.vocab().pre == b.vocab().pre &&
+         a.vocab().ignore_merges == b.vocab().ignore_merges;
+}
+
+int run(const std::string& gguf_path, const std::string& dir, bool json_only) {
+  const Tokenizer from_json(
+      vocab_from_hf_tokenizer_json(dir + "/tokenizer.json", dir + "/tokenizer_config.json"));
+  std::printf("tokenizer.json: %s\n", describe(from_json).c_str());
+  std::optional<Tokenizer> from_gguf;
+  if (!json_only) {
+    from_gguf.emplace(vocab_from_gguf(gguf::Reader::open(gguf_path)));
+    if (!same_setup(from_json, *from_gguf)) {
+      std::printf("differs from the GGUF: %s\n", describe(*from_gguf).c_str());
+      return 1;
+    }
+  }
+  std::optional<Checker> g;
+  if (from_gguf) g.emplace(Checker{"gguf", *from_gguf});
+  Checker j{"tokenizer.json", from_json};
+  std::ifstream cases(dir + "/cases.jsonl");
+  int n = 0;
+  for (std::string line; std::getline(cases, line); ++n) {
+    const auto c = nlohmann::json::parse(line);
+    const auto text = c["text"].get<std::string>();
+    const auto ids = c["ids"].get<std::vector<int32_t>>();
+    if (g) g->check(text, ids);
+    j.check(text, ids);
+  }
+  const int gguf_failures = g ? g->failures : 0;
+  std::printf("%s: %d cases, %s%d differences from tokenizer.json\n", dir.c_str(), n,
+              g ? (std::to_string(gguf_failures) + " differences from the GGUF, ").c_str() : "",
+              j.failures);
+  return n > 0 && gguf_failures == 0 && j.failures == 0 ? 0 : 1;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: check_tokenizer VOCAB.gguf HF_DIR\n");
+  const bool json_only = argc == 4 && std::string(argv[3]) == "--json-only";
+  if (argc != 3 && !json_only) {
+    std::fprintf(stderr, "usage: check_tokenizer VOCAB.gguf HF_DIR [--json-only]\n");
     return 2;
   }
   try {
-    const std::string dir = argv[2];
-    const Tokenizer from_gguf(vocab_from_gguf(gguf::Reader::open(argv[1])));
-    const Tokenizer from_json(
-        vocab_from_hf_tokenizer_json(dir + "/tokenizer.json", dir + "/tokenizer_config.json"));
-    if (from_json.bos_id() != from_gguf.bos_id() || from_json.eos_id() != from_gguf.eos_id() ||
-        from_json.vocab().add_bos != from_gguf.vocab().add_bos ||
-        from_json.vocab().pre != from_gguf.vocab().pre ||
-        from_json.vocab().ignore_merges != from_gguf.vocab().ignore_merges) {
-      const auto describe = [](const Tokenizer& t) {
-        return "bos " + std::to_string(t.bos_id()) + " eos " + std::to_string(t.eos_id()) +
-               " add_bos " + std::to_string(t.vocab().add_bos) + " pre '" + t.vocab().pre +
-               "' ignore_merges " + std::to_string(t.vocab().ignore_merges);
-      };
-      std::printf("tokenizer.json: %s; GGUF: %s\n", describe(from_json).c_str(),
-                  describe(from_gguf).c_str());
-      return 1;
-    }
-    Checker g{"gguf", from_gguf}, j{"tokenizer.json", from_json};
-    std::ifstream cases(dir + "/cases.jsonl");
-    int n = 0;
-    for (std::string line; std::getline(cases, line); ++n) {
-      const auto c = nlohmann::json::parse(line);
-      const auto text = c["text"].get<std::string>();
-      const auto ids = c["ids"].get<std::vector<int32_t>>();
-      g.check(text, ids);
-      j.check(text, ids);
-    }
-    std::printf("%s: %d cases, %d differences from the GGUF, %d from tokenizer.json\n", argv[1], n,
-                g.failures, j.failures);
-    return n > 0 && g.failures == 0 && j.failures == 0 ? 0 : 1;
+    return run(argv[1], argv[2], json_only);
   } catch (const Error& e) {
     std::fprintf(stderr, "check_tokenizer: %s\n", e.what());
     return 1;

@@ -15,7 +15,9 @@ encode always does). check_tokenizer compares llmpipe's encode, from the GGUF an
 tokenizer.json, with those ids.
 --truncate N keeps the first N-1 tokens and the merges among them, and the first control token
 at id N-1 (bos and eos): a tokenizer to go with a tiny model of vocab_size N (GPT-2's vocabulary
-numbers tokens in merge order, so the truncated one is a complete BPE).
+numbers tokens in merge order, so the truncated one is a complete BPE). --pre NAME puts another
+pre-tokenizer's regexes on the vocabulary (tekken, which no test vocabulary has): then only the
+tokenizer.json is comparable (check_tokenizer --json-only).
 """
 import argparse
 import json
@@ -52,7 +54,11 @@ DEEPSEEK_LLM = [
     r"[\x{4E00}-\x{9FA5}\x{800}-\x{4E00}\x{AC00}-\x{D7FF}]+",
     r"\p{N}+",
 ]
-SPLITS = {"llama-bpe": [LLAMA3], "qwen2": [QWEN2], "deepseek-llm": DEEPSEEK_LLM, "gpt-2": None}
+TEKKEN = (r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+|"
+          r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*|"
+          r"\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+SPLITS = {"llama-bpe": [LLAMA3], "qwen2": [QWEN2], "deepseek-llm": DEEPSEEK_LLM, "gpt-2": None,
+          "tekken": [TEKKEN]}
 
 CONTROL, USER_DEFINED = 3, 4
 
@@ -69,9 +75,9 @@ def truncate(tokens, types, merges, bos, eos, n):
     return tokens[:n - 1] + [tokens[control]], types[:n - 1] + [CONTROL], merges, n - 1, n - 1
 
 
-def build(path, n_truncate=None):
+def build(path, n_truncate=None, pre=None):
     r = gguf.GGUFReader(path)
-    pre = field(r, "tokenizer.ggml.pre")
+    pre = pre or field(r, "tokenizer.ggml.pre")
     tokens = field(r, "tokenizer.ggml.tokens")
     types = field(r, "tokenizer.ggml.token_type")
     merges = [tuple(m.split(" ", 1)) for m in field(r, "tokenizer.ggml.merges")]
@@ -147,8 +153,9 @@ def main():
     ap.add_argument("out_dir")
     ap.add_argument("--cases", type=int, default=400)
     ap.add_argument("--truncate", type=int)
+    ap.add_argument("--pre", help="another pre-tokenizer's regexes on this vocabulary (tekken)")
     a = ap.parse_args()
-    tok, spec, config, specials = build(a.gguf, a.truncate)
+    tok, spec, config, specials = build(a.gguf, a.truncate, a.pre)
     out_dir, n = a.out_dir, a.cases
     with open(f"{out_dir}/tokenizer.json", "w", encoding="utf-8") as f:
         f.write(tok.to_str())

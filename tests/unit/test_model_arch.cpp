@@ -113,7 +113,7 @@ TEST(ModelArch, SynthModelsOfEveryArchitectureLoadAndRun) {
   auto small = [](ModelArch arch) {
     LlamaHParams h;
     h.arch = arch;
-    h.n_vocab = 64, h.n_ctx_train = 32, h.n_embd = 32, h.n_layer = 2, h.n_head = 4;
+    h.n_vocab = 512, h.n_ctx_train = 32, h.n_embd = 32, h.n_layer = 2, h.n_head = 4;
     h.n_head_kv = 2, h.n_ff = 64;
     return h;
   };

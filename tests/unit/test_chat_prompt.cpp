@@ -31,11 +31,11 @@ TEST(ChatPrompt, Llama3TemplateOneBosAndControlTokens) {
   const ChatPrompt p = ChatFormatter(tok).render(kUserHi);
   ASSERT_TRUE(p.text.starts_with("<|begin_of_text|><|start_header_id|>system")) << p.text;
   EXPECT_TRUE(p.text.ends_with("Hi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"));
-  const int32_t bos = tok.bos_id(), header = *tok.token_id("<|start_header_id|>");
+  const int32_t bos = tok.bos_id(), header = tok.token_id("<|start_header_id|>").value();
   EXPECT_EQ(p.tokens.front(), bos);
   EXPECT_EQ(std::count(p.tokens.begin(), p.tokens.end(), bos), 1);  // the template's, only
   EXPECT_EQ(p.tokens[1], header);
-  EXPECT_EQ(std::count(p.tokens.begin(), p.tokens.end(), *tok.token_id("<|eot_id|>")), 2);
+  EXPECT_EQ(std::count(p.tokens.begin(), p.tokens.end(), tok.token_id("<|eot_id|>").value()), 2);
   // Nothing else changes: the same text encoded the same way, with the BOS written as text.
   EXPECT_EQ(p.tokens, tok.encode(p.text, false, true));
 }
@@ -47,9 +47,9 @@ TEST(ChatPrompt, QwenTemplateFromItsGguf) {
   EXPECT_TRUE(p.text.starts_with("<|im_start|>system\n")) << p.text;
   EXPECT_TRUE(p.text.ends_with("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"))
       << p.text;
-  EXPECT_EQ(p.tokens.front(), *tok.token_id("<|im_start|>"));
-  EXPECT_EQ(std::count(p.tokens.begin(), p.tokens.end(), *tok.token_id("<|im_start|>")), 3);
-  EXPECT_TRUE(tok.is_end_of_generation(*tok.token_id("<|im_end|>")));
+  EXPECT_EQ(p.tokens.front(), tok.token_id("<|im_start|>").value());
+  EXPECT_EQ(std::count(p.tokens.begin(), p.tokens.end(), tok.token_id("<|im_start|>").value()), 3);
+  EXPECT_TRUE(tok.is_end_of_generation(tok.token_id("<|im_end|>").value()));
 }
 
 TEST(ChatPrompt, NoTemplateIsAnError) {

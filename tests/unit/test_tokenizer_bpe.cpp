@@ -90,9 +90,9 @@ TEST(TokenizerBpe, ParsesSpecialTokensOnlyWhenAsked) {
   const Tokenizer tok = load("llama-bpe");
   const std::string text = "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>";
   const auto special = tok.encode(text, true, /*parse_special=*/true);
-  const int32_t start = *tok.token_id("<|start_header_id|>"),
-                end = *tok.token_id("<|end_header_id|>");
-  const int32_t eot = *tok.token_id("<|eot_id|>");
+  const int32_t start = tok.token_id("<|start_header_id|>").value(),
+                end = tok.token_id("<|end_header_id|>").value();
+  const int32_t eot = tok.token_id("<|eot_id|>").value();
   ASSERT_GE(special.size(), 6u);
   EXPECT_EQ(special[0], 128000);
   EXPECT_EQ(special[1], start);
@@ -117,12 +117,19 @@ TEST(TokenizerBpe, ParsesSpecialTokensOnlyWhenAsked) {
 
 TEST(TokenizerBpe, EndOfGeneration) {
   const Tokenizer llama3 = load("llama-bpe");
-  const int32_t eot = *llama3.token_id("<|eot_id|>"), eom = *llama3.token_id("<|eom_id|>");
+  // This is Llama 3.0's vocabulary: <|eot_id|> is there, <|eom_id|> (3.1) is not.
+  ASSERT_EQ(llama3.token_id("<|eot_id|>"), 128009);
+  ASSERT_FALSE(llama3.token_id("<|eom_id|>"));
   EXPECT_TRUE(llama3.is_end_of_generation(128001));  // eos <|end_of_text|>
-  EXPECT_TRUE(llama3.is_end_of_generation(eot));
-  EXPECT_TRUE(llama3.is_end_of_generation(eom));
+  EXPECT_TRUE(llama3.is_end_of_generation(128009));
+  EXPECT_FALSE(llama3.is_end_of_generation(128008));  // <|reserved_special_token_3|>
   EXPECT_FALSE(llama3.is_end_of_generation(128000));
   EXPECT_FALSE(llama3.is_end_of_generation(9906));
+  // Llama 3.1 spells 128008 <|eom_id|>: found by its text, a control token.
+  Vocab v31 = vocab_from_gguf(gguf::Reader::open(test::data_path("ggml-vocab-llama-bpe.gguf")));
+  ASSERT_EQ(v31.types[128008], TokenType::Control);
+  v31.tokens[128008] = "<|eom_id|>";
+  EXPECT_TRUE(Tokenizer(std::move(v31)).is_end_of_generation(128008));
   const Tokenizer qwen = load("qwen2");
   const auto ids = qwen.end_of_generation_ids();
   EXPECT_EQ(std::vector<int32_t>(ids.begin(), ids.end()),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing (libFuzzer + ASan + UBSan, clang) of the parsers that read untrusted
-# checkpoint bytes: safetensors headers, the unpickler, zip directories, GGUF files, and
-# tokenizer.json (+ tokenizer_config.json) files with the tokenizer built from them. Seeds come
+# checkpoint bytes: safetensors headers, the unpickler, zip directories, GGUF files,
+# tokenizer.json (+ tokenizer_config.json) files with the tokenizer built from them, and prompts
+# files in both forms (llmpipe's and OpenAI batch requests) with the batch output built for them. Seeds come
 # from the fixture builder (a real safetensors file, a torch.save-format data.pkl and zip) and,
 # for GGUF, small files written below: one per tensor type (whole blocks, so the fuzzer starts
 # from files that pass the size checks) and one mixing every type with a general.file_type.
@@ -103,7 +104,27 @@ for name, pre in [("split", seq), ("bytelevel", {"type": "ByteLevel", "add_prefi
 PY
 fi
 
-for target in safetensors pickle zip gguf tokenizer_json; do
+if [[ ! -d $corpus/prompts ]]; then
+  # Both forms of a prompts file: llmpipe's (prompt, messages, stop, knobs) and OpenAI batch
+  # requests (chat and completions, a refused field, a malformed line).
+  mkdir -p "$corpus/prompts"
+  python3 - "$corpus/prompts" <<'PY'
+import json, sys
+out = sys.argv[1]
+conv = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+ours = [{"id": 1, "prompt": "Once upon a time", "stop": ["x", "y"], "max_new_tokens": 4},
+        {"id": "c", "messages": conv, "temperature": 0.5, "top_p": 0.9}, {"prompt": 3}]
+open(f"{out}/ours", "w").write("\n".join(map(json.dumps, ours)) + "\n{broken\n\n")
+req = lambda cid, url, body: {"custom_id": cid, "method": "POST", "url": url, "body": body}
+batch = [req("a", "/v1/chat/completions", {"model": "m", "messages": conv, "max_tokens": 8}),
+         req("b", "/v1/completions", {"prompt": ["Once"], "stop": "x", "n": 1, "stream": False}),
+         req("c", "/v1/completions", {"prompt": "x", "n": 2}), req("d", "/v1/embeddings", {}),
+         {"id": "mixed", "prompt": "x"}]
+open(f"{out}/batch", "w").write("\n".join(map(json.dumps, batch)) + "\n")
+PY
+fi
+
+for target in safetensors pickle zip gguf tokenizer_json prompts; do
   echo "== fuzz_$target: $seconds s =="
   mkdir -p "build-fuzz/findings/$target"
   build-fuzz/fuzz_$target -max_total_time="$seconds" -max_len=65536 -timeout=10 \

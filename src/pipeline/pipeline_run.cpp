@@ -12,6 +12,7 @@
 #include "model/model_source.h"
 #include "model/stage_offload.h"
 #include "pipeline/device_memory_plan.h"
+#include "pipeline/openai_batch.h"
 #include "pipeline/partition.h"
 #include "pipeline/rank_log.h"
 #include "pipeline/resume.h"
@@ -213,8 +214,14 @@ int run_rank(Transport& t, const RunConfig& c, Plan& plan, RankLog& log) {
   PromptFile prompts = read_prompts(c.prompt_path);
   const std::string completions_path = c.output_dir + "/completions.jsonl";
   ResumeState resumed;
+  // An OpenAI batch file's output lists every request; the custom_ids key it, as they key resume.
+  std::optional<PromptFile> batch_requests;
+  if (prompts.openai_batch) {
+    check_unique_ids(prompts.prompts, "an OpenAI batch file");
+    batch_requests = prompts;
+  }
   if (c.resume) {
-    check_unique_ids(prompts.prompts);
+    check_unique_ids(prompts.prompts, "--resume");
     resumed = load_resume_state(completions_path);
     const size_t total = prompts.prompts.size();
     prompts.prompts = pending_prompts(std::move(prompts.prompts), resumed);
@@ -259,12 +266,18 @@ int run_rank(Transport& t, const RunConfig& c, Plan& plan, RankLog& log) {
     for (const auto& u : scheduler.unfinished()) {
       json e = u;
       e["error"] = cat("not finished: the run was stopped by ", stop_signal_name(stop_sig));
+      e["unfinished"] = true;
       errors.write(e);
     }
     log.line(cat("stopped by ", stop_signal_name(stop_sig), ": ", scheduler.unfinished().size(),
                  " prompts not finished (listed in errors.jsonl)"));
   }
   runtime.send_shutdown();
+  if (batch_requests) {
+    write_batch_output(c.output_dir, *batch_requests,
+                       c.model_name.empty() ? plan.model.name : c.model_name);
+    log.line(cat("OpenAI batch output written to ", c.output_dir, "/batch_output.jsonl"));
+  }
   const double wall = seconds_since(t_start);
   runtime.stats().run_s = wall;
 

@@ -60,7 +60,7 @@ ResumeState load_resume_state(const std::string& path) {
   return s;
 }
 
-void check_unique_ids(const std::vector<PromptRequest>& prompts) {
+void check_unique_ids(const std::vector<PromptRequest>& prompts, const std::string& why) {
   std::map<std::string, std::vector<int64_t>> lines;
   for (const auto& p : prompts) lines[p.id.dump()].push_back(p.line);
   std::string dups;
@@ -76,8 +76,8 @@ void check_unique_ids(const std::vector<PromptRequest>& prompts) {
     dups += cat(dups.empty() ? "" : "; ", "id ", id, " on lines ", where);
   }
   if (!dups.empty())
-    fail("--resume needs a unique \"id\" per prompt (it skips the ids already completed), but ",
-         dups, ": give those prompts distinct ids");
+    fail(why, " needs a unique id per prompt (\"id\", or a batch request's \"custom_id\": ",
+         "completions are matched to prompts by it), but ", dups, ": give those prompts distinct ids");
 }
 
 std::vector<PromptRequest> pending_prompts(std::vector<PromptRequest> prompts,

@@ -25,8 +25,9 @@ struct ResumeState {
 // or belongs to another job).
 ResumeState load_resume_state(const std::string& completions_path);
 
-// Fails naming the lines of the first ids that appear more than once.
-void check_unique_ids(const std::vector<PromptRequest>& prompts);
+// Fails naming the lines of the first ids that appear more than once; `why` says what needs
+// them unique ("--resume", "an OpenAI batch file").
+void check_unique_ids(const std::vector<PromptRequest>& prompts, const std::string& why);
 
 // The prompts without a completion yet, in file order, each keeping its `index` (its sampling
 // stream), so a resumed seeded run samples as an uninterrupted one would.

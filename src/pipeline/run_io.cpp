@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "pipeline/openai_batch.h"
 
 namespace llmpipe {
 
@@ -62,42 +63,73 @@ std::string check_prompt_line(const json& j) {
 
 }  // namespace
 
+std::string prompt_from_json(const json& j, const nlohmann::ordered_json* messages,
+                             PromptRequest& p) {
+  const std::string why = check_prompt_line(j);
+  if (!why.empty()) return why;
+  if (j.contains("id")) p.id = j["id"];
+  if (j.contains("prompt")) p.prompt = j["prompt"].get<std::string>();
+  if (j.contains("messages")) p.messages = messages ? *messages : nlohmann::ordered_json(j["messages"]);
+  if (j.contains("stop")) {
+    if (j["stop"].is_string())
+      p.stop.push_back(j["stop"].get<std::string>());
+    else
+      for (const json& e : j["stop"]) p.stop.push_back(e.get<std::string>());
+  }
+  if (j.contains("max_new_tokens")) p.max_new_tokens = j["max_new_tokens"].get<int64_t>();
+  if (j.contains("temperature")) p.temperature = j["temperature"].get<float>();
+  if (j.contains("top_p")) p.top_p = j["top_p"].get<float>();
+  return "";
+}
+
 PromptFile read_prompts(const std::string& path) {
   std::ifstream f(path);
   if (!f) fail("cannot open prompts file ", path);
+  return parse_prompts(f);
+}
+
+PromptFile parse_prompts(std::istream& f) {
   PromptFile out;
-  int64_t line_no = 0;
+  int64_t line_no = 0, first_line = 0;  // first_line: the line that decided the file's format
   for (std::string line; std::getline(f, line);) {
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    PromptRequest p;
+    p.line = line_no;
+    p.id = json(line_no);
     json j;
     std::string reason;
     try {
       j = json::parse(line);
-      reason = check_prompt_line(j);
+      if (first_line == 0 && j.is_object()) {
+        first_line = line_no;
+        out.openai_batch = is_batch_request(j);
+      }
+      if (first_line != 0 && is_batch_request(j) != out.openai_batch)
+        reason = out.openai_batch
+                     ? cat("line ", first_line, " made this an OpenAI batch file, but this line "
+                           "has no \"custom_id\": every line must be a batch request")
+                     : cat("this line is an OpenAI batch request (\"custom_id\"), but line ",
+                           first_line, " is in llmpipe's prompts form: use one form per file");
+      else if (out.openai_batch)
+        reason = parse_batch_request(j, p);
+      else {
+        // Parsed again in order: a template's tojson writes the keys as they were given.
+        const nlohmann::ordered_json ordered = nlohmann::ordered_json::parse(line);
+        const auto* messages = ordered.is_object() && ordered.contains("messages")
+                                   ? &ordered["messages"] : nullptr;
+        reason = prompt_from_json(j, messages, p);
+      }
     } catch (const json::exception& e) {
       reason = std::string("not valid JSON: ") + e.what();
     }
     if (!reason.empty()) {
-      out.errors.push_back({{"line", line_no}, {"error", reason}});
+      json e = {{"line", line_no}, {"error", reason}};
+      if (j.is_object() && j.contains("custom_id")) e["id"] = j["custom_id"];
+      out.errors.push_back(std::move(e));
       continue;
     }
-    PromptRequest p;
-    p.line = line_no;
     p.index = int64_t(out.prompts.size());
-    p.id = j.contains("id") ? j["id"] : json(line_no);
-    if (j.contains("prompt")) p.prompt = j["prompt"].get<std::string>();
-    // Parsed again in order: a template's tojson writes the keys as they were given.
-    if (j.contains("messages")) p.messages = nlohmann::ordered_json::parse(line)["messages"];
-    if (j.contains("stop")) {
-      if (j["stop"].is_string())
-        p.stop.push_back(j["stop"].get<std::string>());
-      else
-        for (const json& e : j["stop"]) p.stop.push_back(e.get<std::string>());
-    }
-    if (j.contains("max_new_tokens")) p.max_new_tokens = j["max_new_tokens"].get<int64_t>();
-    if (j.contains("temperature")) p.temperature = j["temperature"].get<float>();
-    if (j.contains("top_p")) p.top_p = j["top_p"].get<float>();
     out.prompts.push_back(std::move(p));
   }
   return out;

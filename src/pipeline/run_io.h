@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <istream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,15 +24,26 @@ struct PromptRequest {
   std::vector<std::string> stop;  // "stop": a string or a list; the text ends before one
   std::optional<int64_t> max_new_tokens;
   std::optional<float> temperature, top_p;
+  // From an OpenAI batch file (openai_batch.h): the request's url and body.model.
+  std::string batch_url, batch_model;
 };
 
 struct PromptFile {
   std::vector<PromptRequest> prompts;
   std::vector<nlohmann::json> errors;  // {"line", "error"} for each malformed line
+  bool openai_batch = false;  // the lines are OpenAI Batch API requests (decided by the first)
 };
 
-// Reads every line; blank lines are skipped, malformed ones become error records.
+// Reads every line; blank lines are skipped, malformed ones become error records. A file is
+// either llmpipe's prompts form or an OpenAI batch file, decided by its first line.
 PromptFile read_prompts(const std::string& path);
+PromptFile parse_prompts(std::istream& in);  // the same, from a stream
+
+// Fills `p` from one request in llmpipe's prompts form ({"prompt" | "messages", "id", "stop",
+// "max_new_tokens", "temperature", "top_p"}); returns why it is unusable, or "" when fine.
+// `messages`, when given, is the same list parsed with its keys in order (for templates).
+std::string prompt_from_json(const nlohmann::json& j, const nlohmann::ordered_json* messages,
+                             PromptRequest& p);
 
 // Appends whole JSON lines to a file, flushing each (O_APPEND, one write per line).
 class JsonlWriter {

@@ -11,6 +11,11 @@
 namespace llmpipe {
 
 namespace {
+int64_t unix_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
@@ -180,7 +185,8 @@ void Scheduler::finish(Sequence& s, FinishReason reason) {
       {"latency_s", latency},
       {"ttft_s", s.first_token_s - s.start_s},
       {"tokens_per_s", latency > 0 ? double(s.generated.size()) / latency : 0.0},
-      {"decode_tokens_per_s", decoded > 0 && decode_s > 0 ? double(decoded) / decode_s : 0.0}};
+      {"decode_tokens_per_s", decoded > 0 && decode_s > 0 ? double(decoded) / decode_s : 0.0},
+      {"created", unix_seconds()}};
   if (s.req.messages) record["messages"] = *s.req.messages;
   on_completion_(record);
   ++totals_.prompts;

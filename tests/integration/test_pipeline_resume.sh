@@ -89,7 +89,7 @@ set +e
 rc=$?
 set -e
 ((rc == 1)) || fail "duplicate ids: exit $rc, want 1"
-grep -q 'needs a unique "id" per prompt.*id 0 on lines 1, 4' "$WORK/dup.err" || { cat "$WORK/dup.err"; fail "duplicate ids: unclear message"; }
+grep -q 'needs a unique id per prompt.*id 0 on lines 1, 4' "$WORK/dup.err" || { cat "$WORK/dup.err"; fail "duplicate ids: unclear message"; }
 mkdir -p "$WORK/bad"
 { head -2 "$WORK/ref/completions.jsonl"; echo "not json"; head -3 "$WORK/ref/completions.jsonl" | tail -1; } > "$WORK/bad/completions.jsonl"
 set +e

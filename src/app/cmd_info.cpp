@@ -4,10 +4,13 @@
 #include <memory>
 
 #include "app/commands.h"
+#include "core/error.h"
 #include "formats/gguf_file_type.h"
 #include "formats/gguf_reader.h"
+#include "formats/gguf_tensor_source.h"
 #include "model/llama_hparams.h"
 #include "model/model_source.h"
+#include "model/stage_weights.h"
 
 namespace llmpipe::app {
 
@@ -19,6 +22,18 @@ struct InfoOptions {
   std::string model = default_model_path();
   bool metadata = false;
 };
+
+// After printing what the file holds: what would stop `run` or `generate` from loading it is
+// an error (non-zero exit), not a listing that looks fine.
+void check_loadable(const std::string& path, const TensorSource& tensors, const LlamaHParams& h) {
+  const auto problems = model_tensor_problems(tensors, h);
+  if (problems.empty()) return;
+  std::string list;
+  for (size_t i = 0; i < problems.size() && i < 8; ++i) list += "\n  " + problems[i];
+  if (problems.size() > 8) list += cat("\n  ... and ", problems.size() - 8, " more");
+  fail(path, ": the model cannot be loaded (", problems.size(), " problem",
+       problems.size() == 1 ? "" : "s", "):", list);
+}
 
 // A Hugging Face directory: hyper-parameters and the tensors as the model sees them (GGUF names).
 void run_info_hf(const InfoOptions& o) {
@@ -36,6 +51,7 @@ void run_info_hf(const InfoOptions& o) {
   }
   std::printf("total: %zu tensors, %s (%lu bytes)\n", tensors.size(), human_bytes(total).c_str(),
               static_cast<unsigned long>(total));
+  check_loadable(m.path, *m.tensors, m.hparams);
 }
 
 // The declared type (general.file_type, llama.cpp's llama_ftype) and the actual mix of types;
@@ -54,7 +70,8 @@ void print_file_type(const gguf::Reader& f) {
 void run_info(const InfoOptions& o) {
   if (std::filesystem::is_regular_file(std::filesystem::path(o.model) / "config.json"))
     return run_info_hf(o);
-  const auto f = gguf::Reader::open(o.model);
+  const auto file = std::make_shared<const gguf::Reader>(gguf::Reader::open(o.model));
+  const gguf::Reader& f = *file;
   std::printf("file:          %s\n", f.path().c_str());
   std::printf("format:        GGUF v%u, %zu metadata keys, %zu tensors, alignment %lu\n",
               f.version(), f.metadata().size(), f.tensors().size(),
@@ -79,6 +96,7 @@ void run_info(const InfoOptions& o) {
   }
   std::printf("total: %zu tensors, %s (%lu bytes)\n", f.tensors().size(), human_bytes(total).c_str(),
               static_cast<unsigned long>(total));
+  check_loadable(f.path(), GgufTensorSource(file), h);
 }
 
 }  // namespace

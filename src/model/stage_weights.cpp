@@ -113,4 +113,26 @@ StageWeights load_stage_weights(const TensorSource& source, const LlamaHParams& 
   return w;
 }
 
+std::vector<std::string> model_tensor_problems(const TensorSource& source, const LlamaHParams& h) {
+  std::vector<std::string> problems;
+  auto check = [&](TensorRole role, const std::string& name) {
+    const auto desc = source.find(name);
+    if (!desc) return problems.push_back(cat("missing tensor ", name));
+    const auto expected = expected_shape(role, h);
+    if (desc->shape != expected)
+      problems.push_back(cat("tensor ", name, " has shape ", desc->shape_string(), ", expected ",
+                             shape_str(expected)));
+  };
+  check(TensorRole::TokenEmbd, tensor_name(TensorRole::TokenEmbd));
+  for (int64_t l = 0; l < h.n_layer; ++l)
+    for (const TensorRole r : kLayerRoles)
+      if (role_in_model(r, h)) check(r, tensor_name(r, l));
+  if (role_in_model(TensorRole::RopeFreqs, h))
+    check(TensorRole::RopeFreqs, tensor_name(TensorRole::RopeFreqs));
+  check(TensorRole::OutputNorm, tensor_name(TensorRole::OutputNorm));
+  if (source.find(tensor_name(TensorRole::Output)))  // absent: tied to token_embd
+    check(TensorRole::Output, tensor_name(TensorRole::Output));
+  return problems;
+}
+
 }  // namespace llmpipe

@@ -57,4 +57,10 @@ struct StageWeights {
 StageWeights load_stage_weights(const TensorSource& source, const LlamaHParams& hparams,
                                 const StageSpec& spec, Backend& backend);
 
+// What load_stage_weights would refuse for the whole model, without loading anything: each
+// missing tensor and each shape that differs from the hyper-parameters', one line per problem
+// (empty: every stage of every split can load). For `info`.
+std::vector<std::string> model_tensor_problems(const TensorSource& source,
+                                               const LlamaHParams& hparams);
+
 }  // namespace llmpipe

@@ -2,6 +2,9 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <map>
+#include <numeric>
 #include <span>
 
 #include "convert/llama_metadata.h"
@@ -10,18 +13,34 @@
 
 namespace llmpipe {
 
+namespace {
+// The type most matrix weights have (by element count): what general.file_type declares.
+DType matrix_type(const std::vector<TensorDesc>& tensors) {
+  std::map<DType, int64_t> elements;
+  for (const auto& t : tensors)
+    if (t.shape.size() >= 2)
+      elements[t.dtype] += std::accumulate(t.shape.begin(), t.shape.end(), int64_t(1),
+                                           std::multiplies<>());
+  DType best = DType::F32;
+  int64_t most = -1;
+  for (const auto& [type, n] : elements)
+    if (n > most) best = type, most = n;
+  return best;
+}
+}  // namespace
+
 void write_model_gguf(const ModelSource& m,
                       const std::string& out_path,
                       const std::function<void(size_t, size_t, const TensorDesc&)>& progress) {
   const LlamaHParams& h = m.hparams;
   const Vocab v = m.load_vocab();
-  gguf::Writer w;
-  set_hparams_metadata(w, h);
-  w.set_string("general.name", m.name);
-  write_vocab_gguf(w, v);  // SentencePiece or byte-level BPE (merges, pre-tokenizer)
-
   const std::vector<TensorDesc> tensors = m.tensors->list();
   if (tensors.empty()) fail(m.tensors->origin(), ": no tensors to write");
+  gguf::Writer w;
+  // The same metadata writer as synth and quantize; general.file_type from the matrices' type.
+  set_llama_metadata(w, h, m.name, matrix_type(tensors));
+  write_vocab_gguf(w, v);  // SentencePiece or byte-level BPE (merges, pre-tokenizer)
+
   for (const auto& t : tensors) w.add_tensor(t.name, t.dtype, t.shape);
   const std::string partial = out_path + ".partial";
   try {

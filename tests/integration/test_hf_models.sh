@@ -171,6 +171,12 @@ for t in q8:Q8_0 q4:Q4_0; do
   echo "${t#*:}: $n tensors byte-identical to gguf-py's quantization"
 done
 pass "q8_0 at load = q8_0 converted = gguf-py's quantization"
+# convert declares general.file_type as synth and quantize do (llama_ftype, read by gguf-py).
+for t in converted:0 q8:7 q4:2; do
+  got=$("$python" -c 'import gguf, sys; f = gguf.GGUFReader(sys.argv[1]).fields["general.file_type"]; print(f.contents())'     "$WORK/${t%%:*}.gguf") || fail "${t%%:*}.gguf: no general.file_type"
+  [[ "$got" == "${t#*:}" ]] || fail "${t%%:*}.gguf: general.file_type $got, expected ${t#*:}"
+done
+pass "convert writes general.file_type (ALL_F32, MOSTLY_Q8_0, MOSTLY_Q4_0)"
 
 # `info` on a directory; malformed directories fail on every rank with the reason, without hanging.
 "$LLMPIPE_BIN" info -m "$WORK/hf/bin-sharded" | grep -q "blk.4.ffn_down.weight  *f32  *\[172, 64\]" ||

@@ -32,17 +32,20 @@ inline CLI::Option* add_dtype_option(CLI::App* cmd, const std::string& name, std
 // (with the row quantizers of `llmpipe quantize`; a matrix whose rows are not whole blocks of
 // the type stays as stored). `help_suffix` names a config key (run).
 // Values: model/converting_tensor_source.h.
-inline CLI::Option* add_load_dtype_option(CLI::App* cmd, std::string& value,
-                                          const std::string& help_suffix = "") {
+inline std::vector<std::string> load_dtype_names() {
   auto names = dtype_names();
   names.insert(names.begin(), "keep");
-  return cmd
-      ->add_option("--dtype", value,
-                   "Weights at load: keep (as stored) or a type for the matrices, " +
-                       joined(dtype_names()) +
-                       " (norms stay f32; matrices whose rows are not whole blocks of the type "
-                       "stay as stored)" + help_suffix)
-      ->check(CLI::IsMember(names));
+  return names;
+}
+inline std::string load_dtype_help(const std::string& help_suffix = "") {
+  return "Weights at load: keep (as stored) or a type for the matrices, " + joined(dtype_names()) +
+         " (norms stay f32; matrices whose rows are not whole blocks of the type stay as stored)" +
+         help_suffix;
+}
+inline CLI::Option* add_load_dtype_option(CLI::App* cmd, std::string& value,
+                                          const std::string& help_suffix = "") {
+  return cmd->add_option("--dtype", value, load_dtype_help(help_suffix))
+      ->check(CLI::IsMember(load_dtype_names()));
 }
 
 inline DType parse_dtype(const std::string& name) { return *dtype_from_name(name); }

@@ -64,6 +64,5 @@ void set_hparams_metadata(gguf::Writer& w, const LlamaHParams& h) {
   if (h.sliding_window > 0) w.set_u32(key("attention.sliding_window"), uint32_t(h.sliding_window));
 }
 
-void set_vocab_metadata(gguf::Writer& w, const Vocab& v) { write_vocab_gguf(w, v); }
 
 }  // namespace llmpipe

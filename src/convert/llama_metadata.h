@@ -20,6 +20,5 @@ void set_llama_metadata(gguf::Writer& w, const LlamaHParams& h, const std::strin
 // general.architecture and the <arch>.* hyper-parameter keys (llama.*, qwen2.*, qwen3.*) as
 // llama.cpp writes them; what hparams_from_gguf reads back.
 void set_hparams_metadata(gguf::Writer& w, const LlamaHParams& h);
-void set_vocab_metadata(gguf::Writer& w, const Vocab& v);
 
 }  // namespace llmpipe

@@ -59,7 +59,7 @@ SynthSummary synthesize_model(const ModelShape& shape, const SynthOptions& o,
   set_llama_metadata(w, h, "synthetic " + std::string(shape.name), o.type);
   w.set_string("llmpipe.synth.shape", std::string(shape.name));
   w.set_string("llmpipe.synth.seed", std::to_string(o.seed));  // u64 as text: exact
-  set_vocab_metadata(w, synthetic_vocab(int32_t(h.n_vocab)));
+  write_vocab_gguf(w, synthetic_vocab(int32_t(h.n_vocab)));
 
   SynthSummary s;
   s.n_tensors = tensors.size();

@@ -38,7 +38,6 @@ class Writer {
   // The same in pieces, for tensors too large to hold: appends to the current tensor; when its
   // declared size is reached the writer pads and moves on to the next tensor.
   void write_tensor_part(std::span<const uint8_t> bytes);
-  uint64_t bytes_written() const { return written_; }
   size_t tensor_count() const { return tensors_.size(); }
   void finish();  // checks every tensor was written, flushes and closes
 

@@ -2,7 +2,8 @@
 # Coverage-guided fuzzing (libFuzzer + ASan + UBSan, clang) of the parsers that read untrusted
 # checkpoint bytes: safetensors headers, the unpickler, zip directories, GGUF files,
 # tokenizer.json (+ tokenizer_config.json) files with the tokenizer built from them, and prompts
-# files in both forms (llmpipe's and OpenAI batch requests) with the batch output built for them. Seeds come
+# files in both forms (llmpipe's and OpenAI batch requests) with the batch output built for them,
+# and chat templates rendered for a conversation (within the renderer's step budget). Seeds come
 # from the fixture builder (a real safetensors file, a torch.save-format data.pkl and zip) and,
 # for GGUF, small files written below: one per tensor type (whole blocks, so the fuzzer starts
 # from files that pass the size checks) and one mixing every type with a general.file_type.
@@ -124,7 +125,13 @@ open(f"{out}/batch", "w").write("\n".join(map(json.dumps, batch)) + "\n")
 PY
 fi
 
-for target in safetensors pickle zip gguf tokenizer_json prompts; do
+if [[ ! -d $corpus/chat_template ]]; then
+  # The real templates of tests/data (Llama 3.x, Qwen, Mistral, Gemma, ...), conversation fixed.
+  mkdir -p "$corpus/chat_template"
+  cp tests/data/chat-templates/*.jinja "$corpus/chat_template/"
+fi
+
+for target in safetensors pickle zip gguf tokenizer_json prompts chat_template; do
   echo "== fuzz_$target: $seconds s =="
   mkdir -p "build-fuzz/findings/$target"
   build-fuzz/fuzz_$target -max_total_time="$seconds" -max_len=65536 -timeout=10 \

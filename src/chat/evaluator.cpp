@@ -105,7 +105,16 @@ Evaluator::Flow Evaluator::run(const Body& body, std::string& out) {
   return Flow::Normal;
 }
 
+void Evaluator::step(const Stmt& s, const std::string& out) {
+  if (++steps_ > kMaxSteps)
+    fail("chat template ", where(s.line, s.column), ": rendering takes more than ", kMaxSteps,
+         " steps (statements and loop iterations): the template loops far more than a chat needs");
+  if (out.size() > kMaxOutput)
+    fail("chat template ", where(s.line, s.column), ": output longer than ", kMaxOutput >> 20, " MiB");
+}
+
 Evaluator::Flow Evaluator::run_stmt(const Stmt& s, std::string& out) {
+  step(s, out);
   switch (s.kind) {
     case Stmt::Kind::Text:
       out += s.text;
@@ -140,6 +149,7 @@ Evaluator::Flow Evaluator::run_for(const Stmt& s, std::string& out) {
   // `for x in xs if cond` filters first: loop.index and loop.length count kept items only.
   for (Value& item : iterate(iterable)) {
     if (s.filter) {
+      step(s, out);
       scopes_.emplace_back();
       bind_targets(s, item);
       const bool keep = eval(*s.filter).truthy();
@@ -150,6 +160,7 @@ Evaluator::Flow Evaluator::run_for(const Stmt& s, std::string& out) {
   }
   const auto n = int64_t(items.size());
   for (int64_t i = 0; i < n; ++i) {
+    step(s, out);
     Dict loop;
     loop.set("index", Value(i + 1));
     loop.set("index0", Value(i));

@@ -35,8 +35,16 @@ class Evaluator {
   Value lookup(const std::string& name) const;
   void assign(const std::string& name, Value v);
 
+  // Every statement and loop iteration is a step; a template (a downloaded file's) that takes
+  // more, or writes more, is an error rather than a hung or exhausted job. Real templates take a
+  // few thousand steps for long conversations.
+  static constexpr int64_t kMaxSteps = 1'000'000;
+  static constexpr size_t kMaxOutput = 64u << 20;
+  void step(const Stmt& s, const std::string& out);
+
   std::vector<std::unordered_map<std::string, Value>> scopes_;
   Dict globals_;
+  int64_t steps_ = 0;
 };
 
 }  // namespace llmpipe::chat

@@ -210,6 +210,13 @@ TEST(ChatTemplate, ErrorsNameThePositionAndWhatIsWrong) {
   EXPECT_TRUE(has(e, "too large")) << e;
   e = error_of("{{ x }", {});
   EXPECT_TRUE(has(e, "never closed")) << e;
+  // Loops bounded in steps (an empty inner body still counts its iterations) and output.
+  e = error_of("{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}");
+  EXPECT_TRUE(has(e, "chat template line 1, column 31") && has(e, "more than 1000000 steps")) << e;
+  e = error_of("{% for i in range(1000) %}{{ 'x' * 9000000 }}{% endfor %}");
+  EXPECT_TRUE(has(e, "output longer than 64 MiB")) << e;
+  // Well within the budget: 400 * 1000 inner iterations (real templates take thousands).
+  EXPECT_EQ(render("{% for i in range(400) %}{% for j in range(1000) %}{% endfor %}{% endfor %}ok"), "ok");
 }
 
 }  // namespace

@@ -34,3 +34,12 @@ for i, line in enumerate(open(sys.argv[1])):
     print(json.dumps({"id": i, "prompt": json.loads(line)["prompt"]}))
 PY
 }
+
+# chat_model PYTHON OUT: stories260K has no chat template; OUT is a copy with a small one
+# (system turn trimmed and ended with ". ", other turns as they are), by gguf-py's
+# gguf-new-metadata from the test venv whose python is PYTHON.
+chat_model() {
+  local template="{{ bos_token }}{% for m in messages %}{% if m.role == 'system' %}{{ m.content | trim }}. {% else %}{{ m.content }}{% endif %}{% endfor %}"
+  "$(dirname "$1")/gguf-new-metadata" "$MODEL" "$2" --chat-template "$template" \
+    > "$2.meta.out" 2>&1 || { cat "$2.meta.out"; fail "gguf-new-metadata failed"; }
+}

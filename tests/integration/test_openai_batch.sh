@@ -9,9 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 build_dir=$(dirname "$LLMPIPE_BIN")
 python=$("$LLMPIPE_SOURCE_DIR/scripts/test-venv.sh" "$build_dir")
-template="{{ bos_token }}{% for m in messages %}{% if m.role == 'system' %}{{ m.content | trim }}. {% else %}{{ m.content }}{% endif %}{% endfor %}"
-"$(dirname "$python")/gguf-new-metadata" "$MODEL" "$WORK/chat.gguf" --chat-template "$template" \
-  > "$WORK/meta.out" 2>&1 || { cat "$WORK/meta.out"; fail "gguf-new-metadata failed"; }
+chat_model "$python" "$WORK/chat.gguf"
 
 "$python" - "$WORK" <<'PY'
 import json, sys

@@ -77,7 +77,8 @@ std::vector<json> read_jsonl(const std::string& path) {
 
 bool is_batch_request(const json& line) { return line.is_object() && line.contains("custom_id"); }
 
-std::string parse_batch_request(const json& j, PromptRequest& p) {
+std::string parse_batch_request(const json& j, PromptRequest& p,
+                                const nlohmann::ordered_json* ordered) {
   if (!j["custom_id"].is_string() || j["custom_id"].get<std::string>().empty())
     return "field \"custom_id\" must be a non-empty string";
   p.id = j["custom_id"];
@@ -124,10 +125,12 @@ std::string parse_batch_request(const json& j, PromptRequest& p) {
   if (ours.contains("max_new_tokens") &&
       !(ours["max_new_tokens"].is_number_integer() && ours["max_new_tokens"].get<int64_t>() >= 1))
     return "body.max_tokens must be an integer >= 1";
-  // Messages keep their keys' order for templates: the ordered parse of the body's list.
-  const nlohmann::ordered_json messages =
-      chat ? nlohmann::ordered_json::parse(body["messages"].dump()) : nlohmann::ordered_json();
-  std::string why = prompt_from_json(ours, chat ? &messages : nullptr, p);
+  // Messages keep their keys' order for templates: the ordered parse of the line, if given.
+  const nlohmann::ordered_json* messages = nullptr;
+  if (chat && ordered && ordered->is_object() && ordered->contains("body") &&
+      (*ordered)["body"].is_object() && (*ordered)["body"].contains("messages"))
+    messages = &(*ordered)["body"]["messages"];
+  std::string why = prompt_from_json(ours, messages, p);
   // Name the body's field: `field "top_p" must be ...` -> `body.top_p must be ...`.
   if (const size_t close = why.find('"', 7); why.rfind("field \"", 0) == 0 && close != std::string::npos)
     why = "body." + why.substr(7, close - 7) + why.substr(close + 1);

@@ -21,8 +21,10 @@ bool is_batch_request(const nlohmann::json& line);
 
 // Fills `p` from a Batch API request line; returns why the line is unusable, or "" when fine.
 // Body fields without an equivalent here (n > 1, stream, logprobs, tools, ...) are refused by
-// name, not ignored: the output would not be what the request asked for.
-std::string parse_batch_request(const nlohmann::json& line, PromptRequest& p);
+// name, not ignored: the output would not be what the request asked for. `ordered`, when given,
+// is the same line parsed with its keys in order (templates' tojson writes them so).
+std::string parse_batch_request(const nlohmann::json& line, PromptRequest& p,
+                                const nlohmann::ordered_json* ordered = nullptr);
 
 // The Batch API output lines for every request of `prompts` (input order): a completion record
 // (completions.jsonl's form, keyed by id) becomes a 200 response; an error record (errors.jsonl's

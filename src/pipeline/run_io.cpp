@@ -111,14 +111,16 @@ PromptFile parse_prompts(std::istream& f) {
                            "has no \"custom_id\": every line must be a batch request")
                      : cat("this line is an OpenAI batch request (\"custom_id\"), but line ",
                            first_line, " is in llmpipe's prompts form: use one form per file");
-      else if (out.openai_batch)
-        reason = parse_batch_request(j, p);
       else {
         // Parsed again in order: a template's tojson writes the keys as they were given.
         const nlohmann::ordered_json ordered = nlohmann::ordered_json::parse(line);
-        const auto* messages = ordered.is_object() && ordered.contains("messages")
-                                   ? &ordered["messages"] : nullptr;
-        reason = prompt_from_json(j, messages, p);
+        if (out.openai_batch) {
+          reason = parse_batch_request(j, p, &ordered);
+        } else {
+          const auto* messages = ordered.is_object() && ordered.contains("messages")
+                                     ? &ordered["messages"] : nullptr;
+          reason = prompt_from_json(j, messages, p);
+        }
       }
     } catch (const json::exception& e) {
       reason = std::string("not valid JSON: ") + e.what();

@@ -43,6 +43,12 @@ TEST(OpenAIBatch, RequestsMapToPrompts) {
   PromptRequest q;
   ASSERT_EQ(parse_batch_request(request("/v1/completions", {{"prompt", {"Once"}}, {"max_tokens", 3}}), q), "");
   EXPECT_EQ(q.prompt, "Once");
+  // Through a file: the messages keep the order their keys were written in.
+  std::istringstream in(R"({"custom_id": "o", "method": "POST", "url": "/v1/chat/completions", )"
+                        R"("body": {"messages": [{"role": "user", "content": "Hi", "name": "x"}]}})");
+  const PromptFile f = parse_prompts(in);
+  ASSERT_EQ(f.prompts.size(), 1u);
+  EXPECT_EQ((*f.prompts[0].messages)[0].dump(), R"({"role":"user","content":"Hi","name":"x"})");
   EXPECT_EQ(q.max_new_tokens, 3);
   EXPECT_FALSE(q.messages);
 }

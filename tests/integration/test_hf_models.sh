@@ -179,8 +179,12 @@ done
 pass "convert writes general.file_type (ALL_F32, MOSTLY_Q8_0, MOSTLY_Q4_0)"
 
 # `info` on a directory; malformed directories fail on every rank with the reason, without hanging.
-"$LLMPIPE_BIN" info -m "$WORK/hf/bin-sharded" | grep -q "blk.4.ffn_down.weight  *f32  *\[172, 64\]" ||
-  fail "info on an HF directory"
+# (To a file, not a pipe into grep -q: grep may exit at the match, and info's later writes
+# would then die of SIGPIPE, failing the pipeline by chance.)
+"$LLMPIPE_BIN" info -m "$WORK/hf/bin-sharded" > "$WORK/info.out" 2>&1 ||
+  { cat "$WORK/info.out"; fail "info on an HF directory exited non-zero"; }
+grep -q "blk.4.ffn_down.weight  *f32  *\[172, 64\]" "$WORK/info.out" ||
+  { cat "$WORK/info.out"; fail "info on an HF directory: blk.4.ffn_down.weight not listed as f32 [172, 64]"; }
 expect_run_failure() {  # expect_run_failure NAME DIR "MESSAGE"
   local rc=0
   mpirun_llmpipe 2 120 run -m "$2" --prompts "$WORK/prompts.jsonl" -o "$WORK/$1" > "$WORK/$1.out" 2>&1 || rc=$?

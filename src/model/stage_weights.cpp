@@ -1,6 +1,7 @@
 #include "model/stage_weights.h"
 
 #include <cstring>
+#include <optional>
 
 #include "core/error.h"
 #include "kernels/cpu/quantize.h"
@@ -31,6 +32,18 @@ WeightUse weight_use(TensorRole role) {
   return role_requires_f32(role) ? WeightUse::Vector : WeightUse::Matmul;
 }
 
+// Why the model's tensor `name` (of `role`) cannot be loaded: missing, or a shape that differs
+// from the hyper-parameters'; nullopt when it can. One check for loading and for `info`.
+std::optional<std::string> tensor_problem(const TensorSource& src, TensorRole role,
+                                          const std::string& name, const LlamaHParams& h) {
+  const auto desc = src.find(name);
+  if (!desc) return cat("missing tensor ", name);
+  const auto expected = expected_shape(role, h);
+  if (desc->shape != expected)
+    return cat("tensor ", name, " has shape ", desc->shape_string(), ", expected ", shape_str(expected));
+  return std::nullopt;
+}
+
 class StageLoader {
  public:
   StageLoader(const TensorSource& src, const LlamaHParams& h, Backend& backend, StageWeights& w)
@@ -38,12 +51,8 @@ class StageLoader {
 
   TensorView load(TensorRole role, int64_t layer = -1, std::string name = "") {
     if (name.empty()) name = tensor_name(role, layer);
-    const auto desc = src_.find(name);
-    if (!desc) fail(src_.origin(), ": missing tensor ", name);
-    const auto expected = expected_shape(role, h_);
-    if (desc->shape != expected)
-      fail(src_.origin(), ": tensor ", name, " has shape ", desc->shape_string(), ", expected ",
-           shape_str(expected));
+    if (const auto why = tensor_problem(src_, role, name, h_)) fail(src_.origin(), ": ", *why);
+    const uint64_t stored_bytes = src_.find(name)->bytes;
     HostTensor t = src_.load(name);
     if (role_requires_f32(role)) t = to_f32(std::move(t));
     const int64_t cols = t.desc.shape[0];
@@ -51,7 +60,7 @@ class StageLoader {
     TensorView v = backend_.place_weight(t.desc.dtype, rows, cols, t.data, w_.backend_copies,
                                          weight_use(role));
     w_.tensor_names.push_back(name);
-    w_.bytes += desc->bytes;
+    w_.bytes += stored_bytes;
     // Copied (or repacked): drop the host bytes now, so the file pages leave this process's
     // resident memory instead of counting twice.
     if (v.data == t.data) w_.host.push_back(std::move(t));
@@ -116,12 +125,7 @@ StageWeights load_stage_weights(const TensorSource& source, const LlamaHParams& 
 std::vector<std::string> model_tensor_problems(const TensorSource& source, const LlamaHParams& h) {
   std::vector<std::string> problems;
   auto check = [&](TensorRole role, const std::string& name) {
-    const auto desc = source.find(name);
-    if (!desc) return problems.push_back(cat("missing tensor ", name));
-    const auto expected = expected_shape(role, h);
-    if (desc->shape != expected)
-      problems.push_back(cat("tensor ", name, " has shape ", desc->shape_string(), ", expected ",
-                             shape_str(expected)));
+    if (auto why = tensor_problem(source, role, name, h)) problems.push_back(std::move(*why));
   };
   check(TensorRole::TokenEmbd, tensor_name(TensorRole::TokenEmbd));
   for (int64_t l = 0; l < h.n_layer; ++l)

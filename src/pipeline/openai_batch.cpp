@@ -1,6 +1,5 @@
 #include "pipeline/openai_batch.h"
 
-#include <chrono>
 #include <fstream>
 #include <map>
 
@@ -31,12 +30,6 @@ bool informational(const std::string& key) {
          key == "stream_options";
 }
 
-int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string openai_finish_reason(const std::string& ours) {
   return ours == "stop" ? "stop" : "length";  // "length" and "context": the budget ran out
 }
@@ -53,7 +46,7 @@ json response_body(const PromptRequest& p, const json& c, const std::string& mod
   const int64_t pt = c.value("prompt_tokens", int64_t(0)), ct = c.value("completion_tokens", int64_t(0));
   return {{"id", cat(chat ? "chatcmpl-" : "cmpl-", "llmpipe-", p.line)},
           {"object", chat ? "chat.completion" : "text_completion"},
-          {"created", c.value("created", unix_now())},
+          {"created", c.value("created", unix_seconds())},
           {"model", p.batch_model.empty() ? model : p.batch_model},
           {"choices", json::array({choice})},
           {"usage", {{"prompt_tokens", pt}, {"completion_tokens", ct}, {"total_tokens", pt + ct}}}};
@@ -130,11 +123,10 @@ std::string parse_batch_request(const json& j, PromptRequest& p,
   if (chat && ordered && ordered->is_object() && ordered->contains("body") &&
       (*ordered)["body"].is_object() && (*ordered)["body"].contains("messages"))
     messages = &(*ordered)["body"]["messages"];
-  std::string why = prompt_from_json(ours, messages, p);
+  std::string why = prompt_from_json(ours, messages, p);  // `ours` has no "id": p.id stays
   // Name the body's field: `field "top_p" must be ...` -> `body.top_p must be ...`.
   if (const size_t close = why.find('"', 7); why.rfind("field \"", 0) == 0 && close != std::string::npos)
     why = "body." + why.substr(7, close - 7) + why.substr(close + 1);
-  p.id = j["custom_id"];
   return why;
 }
 
@@ -193,14 +185,7 @@ void write_batch_output(const std::string& output_dir, const PromptFile& prompts
                         const std::string& model) {
   const auto lines = batch_output_lines(prompts, read_jsonl(output_dir + "/completions.jsonl"),
                                         read_jsonl(output_dir + "/errors.jsonl"), model);
-  const std::string path = output_dir + "/batch_output.jsonl", tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp);
-    if (!f) fail("cannot create ", tmp);
-    for (const json& l : lines) f << l.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
-    if (!f) fail("cannot write ", tmp);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot rename ", tmp, " to ", path);
+  write_jsonl_file(output_dir + "/batch_output.jsonl", lines);
 }
 
 }  // namespace llmpipe

@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
+#include <functional>
 
 #include "core/error.h"
 #include "pipeline/openai_batch.h"
@@ -155,16 +157,38 @@ void JsonlWriter::write(const json& record) {
   ++lines_;
 }
 
-void write_json_file(const std::string& path, const json& value) {
+namespace {
+// Writes what `write` puts into a stream to `path` through a temporary file and a rename, so
+// readers see the old file or the whole new one.
+void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream f(tmp);
     if (!f) fail("cannot create ", tmp);
-    f << value.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+    write(f);
     if (!f) fail("cannot write ", tmp);
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0)
     fail("cannot rename ", tmp, " to ", path, ": ", std::strerror(errno));
+}
+}  // namespace
+
+void write_json_file(const std::string& path, const json& value) {
+  write_file_atomically(path, [&](std::ostream& f) {
+    f << value.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+  });
+}
+
+void write_jsonl_file(const std::string& path, const std::vector<json>& records) {
+  write_file_atomically(path, [&](std::ostream& f) {
+    for (const json& r : records) f << r.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+  });
+}
+
+int64_t unix_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 }  // namespace llmpipe

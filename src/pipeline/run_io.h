@@ -64,5 +64,10 @@ class JsonlWriter {
 
 // Writes `value` to path atomically (temporary file + rename).
 void write_json_file(const std::string& path, const nlohmann::json& value);
+// Writes one line per record to path atomically (temporary file + rename).
+void write_jsonl_file(const std::string& path, const std::vector<nlohmann::json>& records);
+
+// Seconds since the Unix epoch (completion records' "created", as OpenAI's objects have it).
+int64_t unix_seconds();
 
 }  // namespace llmpipe
